@@ -1,0 +1,1 @@
+"""Pure spatial core: CRS, geometry checks, text normalisation. No I/O, no domain tables."""

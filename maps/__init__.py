@@ -1,0 +1,1 @@
+"""Web maps (folium) and report figures (matplotlib) drawn from the store."""
