@@ -52,6 +52,7 @@ class Store:
 
     def __init__(self, path: str | os.PathLike, *, create: bool = False):
         self.path = Path(path)
+        self._columns: dict[str, dict[str, str]] = {}
         if not self.path.exists():
             if not create:
                 raise StoreError(
@@ -143,18 +144,22 @@ class Store:
         """Counter bumped by every committed write; caches key on it."""
         return int(self.meta()["revision"])
 
-    def columns(self, table: str) -> dict[str, str]:
-        """Column name -> declared SQL type, in table order."""
-        with contextlib.closing(self.connect()) as conn:
-            rows = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-        if not rows:
-            raise StoreError(f"table '{table}' does not exist in store '{self.path}'")
-        return {r[1]: r[2].upper() for r in rows}
+    def columns(self, table: str, conn: sqlite3.Connection | None = None) -> dict[str, str]:
+        """Column name -> declared SQL type, in table order.
 
-    def count(self, table: str, where: str | None = None, params: Sequence = ()) -> int:
+        Pass the transaction's connection when inside ``transaction``: a second
+        connection would wait on the writer's lock.
+        """
+        if table not in self._columns:
+            rows = self._fetch(f'PRAGMA table_info("{table}")', (), conn)
+            if not rows:
+                raise StoreError(f"table '{table}' does not exist in store '{self.path}'")
+            self._columns[table] = {r[1]: r[2].upper() for r in rows}
+        return dict(self._columns[table])
+
+    def count(self, table: str, where: str | None = None, params: Sequence = (), *, conn=None) -> int:
         sql = f'SELECT count(*) FROM "{table}"' + (f" WHERE {where}" if where else "")
-        with contextlib.closing(self.connect()) as conn:
-            return conn.execute(sql, params).fetchone()[0]
+        return self._fetch(sql, params, conn)[0][0]
 
     # --- reads -----------------------------------------------------------------------
 
@@ -169,7 +174,7 @@ class Store:
         conn: sqlite3.Connection | None = None,
     ) -> pd.DataFrame:
         """Rows of a non-spatial table (or a feature table without its geometry)."""
-        types = self.columns(table)
+        types = self.columns(table, conn)
         cols = [c for c in (columns or types) if c != "geom"]
         sql = "SELECT " + ", ".join(f'"{c}"' for c in cols) + f' FROM "{table}"'
         if where:
@@ -195,7 +200,7 @@ class Store:
 
         ``bbox`` (minx, miny, maxx, maxy) uses the RTree index.
         """
-        types = self.columns(table)
+        types = self.columns(table, conn)
         cols = [c for c in (columns or types) if c != "geom"]
         if "fid" not in cols:
             cols = ["fid", *cols]
@@ -233,7 +238,7 @@ class Store:
         df = pd.DataFrame(df) if not isinstance(df, pd.DataFrame) else df
         if df.empty:
             return 0
-        types = self.columns(table)
+        types = self.columns(table, conn)
         unknown = [c for c in df.columns if c not in types]
         if unknown:
             raise StoreError(f"table '{table}' has no column(s) {unknown}")
