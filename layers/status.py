@@ -519,6 +519,37 @@ def _filters(year, set_id, as_of, unit_codes, include_indicators) -> tuple[list[
     return clauses, params
 
 
+def _latest(
+    store: Store,
+    columns: Sequence[str],
+    *,
+    year=None,
+    set_id=None,
+    as_of=None,
+    unit_codes=None,
+    include_indicators=False,
+) -> pd.DataFrame:
+    """The latest record of each key (unordered), reading only ``columns``."""
+    clauses, params = _filters(year, set_id, as_of, unit_codes, include_indicators)
+    # Anti-join: keep a record when no later record of the same key exists (within the
+    # cutoff). The correlated probe walks the status_key index, which is ordered like the
+    # key and then recorded_at; at ~1 M records this beats a window function, whose
+    # partition sort needs a temporary B-tree.
+    newer = (
+        f"NOT EXISTS (SELECT 1 FROM {TABLE} AS t WHERE t.unit_code = {TABLE}.unit_code "
+        f"AND t.year = {TABLE}.year AND t.set_id = {TABLE}.set_id "
+        f"AND t.criterion = {TABLE}.criterion AND t.indicator IS {TABLE}.indicator "
+        f"AND (t.recorded_at > {TABLE}.recorded_at "
+        f"OR (t.recorded_at = {TABLE}.recorded_at AND t.id > {TABLE}.id))"
+    )
+    cutoff = as_of_cutoff(as_of)
+    if cutoff is not None:
+        newer += " AND t.recorded_at <= ?"
+        params.append(cutoff)
+    clauses.append(newer + ")")
+    return store.read_table(TABLE, " AND ".join(clauses), params, columns=list(columns))
+
+
 def current_status(
     store: Store,
     *,
@@ -559,26 +590,18 @@ def current_status(
     --------
     >>> current_status(store, year=2024, set_id="qd318-2022-xa-ntm", as_of=quarter_end(2024, 1))  # doctest: +SKIP
     """
-    clauses, params = _filters(year, set_id, as_of, unit_codes, include_indicators)
-    # Anti-join: keep a record when no later record of the same key exists (within the
-    # cutoff). The correlated probe walks the status_key index, which is ordered like the
-    # key and then recorded_at; at ~1 M records this beats a window function, whose
-    # partition sort needs a temporary B-tree.
-    newer = (
-        f"NOT EXISTS (SELECT 1 FROM {TABLE} AS t WHERE t.unit_code = {TABLE}.unit_code "
-        f"AND t.year = {TABLE}.year AND t.set_id = {TABLE}.set_id "
-        f"AND t.criterion = {TABLE}.criterion AND t.indicator IS {TABLE}.indicator "
-        f"AND (t.recorded_at > {TABLE}.recorded_at "
-        f"OR (t.recorded_at = {TABLE}.recorded_at AND t.id > {TABLE}.id))"
+    df = _latest(
+        store,
+        ["id", *RECORD_COLUMNS],
+        year=year,
+        set_id=set_id,
+        as_of=as_of,
+        unit_codes=unit_codes,
+        include_indicators=include_indicators,
     )
-    cutoff = as_of_cutoff(as_of)
-    if cutoff is not None:
-        newer += " AND t.recorded_at <= ?"
-    clauses.append(newer + ")")
-    if cutoff is not None:
-        params.append(cutoff)
-    df = store.read_table(TABLE, " AND ".join(clauses), params, columns=["id", *RECORD_COLUMNS])
-    return df.sort_values(["unit_code", "year", "set_id", "criterion", "indicator"], na_position="first").reset_index(drop=True)
+    return df.sort_values(
+        ["unit_code", "year", "set_id", "criterion", "indicator"], na_position="first"
+    ).reset_index(drop=True)
 
 
 def status_history(
@@ -613,13 +636,18 @@ def _scope_units(store: Store, year: int, cset: criteria.CriteriaSet, scope_code
     return units[["code", "name", "parent_code"]].sort_values(["parent_code", "code"]).reset_index(drop=True)
 
 
+_SUMMARY_COLUMNS = ("unit_code", "criterion", "met")
+
+
 def _met_by_unit(status: pd.DataFrame) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
     """unit -> criteria met, unit -> criteria assessed not met (criterion-level rows)."""
-    status = status[status["met"].notna()]
+    status = status[status["met"].notna()].sort_values(["unit_code", "criterion"])
     met: dict[str, list[int]] = {}
     unmet: dict[str, list[int]] = {}
-    for (code, is_met), g in status.groupby(["unit_code", "met"]):
-        (met if bool(is_met) else unmet)[code] = sorted(int(n) for n in g["criterion"])
+    for code, number, is_met in zip(
+        status["unit_code"].tolist(), status["criterion"].tolist(), status["met"].tolist()
+    ):
+        (met if is_met else unmet).setdefault(code, []).append(int(number))
     return met, unmet
 
 
@@ -649,8 +677,9 @@ def criteria_summary(
     """
     cset = criteria.get_set(set_id)
     units = _scope_units(store, year, cset, scope_code)
-    status = current_status(
+    status = _latest(
         store,
+        _SUMMARY_COLUMNS,
         year=year,
         set_id=set_id,
         as_of=as_of,
@@ -662,7 +691,8 @@ def criteria_summary(
     out["met"] = [met.get(c, []) for c in out["unit_code"]]
     out["unmet"] = [unmet.get(c, []) for c in out["unit_code"]]
     out["no_data"] = [
-        [n for n in numbers if n not in set(m) | set(u)] for m, u in zip(out["met"], out["unmet"])
+        [n for n in numbers if n not in assessed]
+        for assessed in (set(m) | set(u) for m, u in zip(out["met"], out["unmet"]))
     ]
     out["n_met"] = out["met"].map(len).astype("int64")
     out["n_assessed"] = (out["met"].map(len) + out["unmet"].map(len)).astype("int64")
@@ -698,9 +728,11 @@ def status_changes(
     cset = criteria.get_set(set_id)
     units = _scope_units(store, year, cset, scope_code)
     codes = None if scope_code is None else units["code"].tolist()
-    now_met, now_unmet = _met_by_unit(current_status(store, year=year, set_id=set_id, unit_codes=codes))
+    now_met, now_unmet = _met_by_unit(
+        _latest(store, _SUMMARY_COLUMNS, year=year, set_id=set_id, unit_codes=codes)
+    )
     before_met, _ = _met_by_unit(
-        current_status(store, year=previous_year, set_id=set_id, unit_codes=codes)
+        _latest(store, _SUMMARY_COLUMNS, year=previous_year, set_id=set_id, unit_codes=codes)
     )
     out = units.rename(columns={"code": "unit_code"})
     gained, lost, unassessed, n_now, n_before = [], [], [], [], []

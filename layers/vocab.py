@@ -17,6 +17,7 @@ import pandas as pd
 
 from geo.text import ascii_fold, nfc
 from .admin_units import vocabulary
+from .criteria import CriteriaSet
 
 __all__ = [
     "fold_key",
@@ -26,8 +27,11 @@ __all__ = [
     "match_vocab",
     "accepted_values",
     "is_blank",
+    "cell_text",
     "parse_bool",
     "parse_number",
+    "parse_voltage",
+    "parse_criteria",
 ]
 
 _TRUE = ("có", "co", "x", "1", "đạt", "dat", "yes", "y", "true", "t", "đúng", "dung", "rồi", "roi")
@@ -95,7 +99,7 @@ def _python(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _scalar_text(value) -> str:
+def cell_text(value) -> str:
     """Text of a cell; whole floats lose their '.0' (a market class read as 1.0 is '1')."""
     value = _python(value)
     if isinstance(value, float) and value.is_integer():
@@ -115,7 +119,7 @@ def match_vocab(kind: str, value) -> str | None:
     """
     if is_blank(value):
         return None
-    key = fold_key(_scalar_text(value))
+    key = fold_key(cell_text(value))
     index = _index(kind)
     if key in index:
         return index[key]
@@ -159,7 +163,7 @@ def parse_bool(value) -> bool | None:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
         return bool(value)
-    key = fold_key(_scalar_text(value))
+    key = fold_key(cell_text(value))
     if key in _BOOL:
         return _BOOL[key]
     raise ValueError(
@@ -225,3 +229,61 @@ def _parse_digits(digits: str, original) -> float:
         return sign * float(body)
     except ValueError:
         raise ValueError(f"expected a number, got {original!r}") from None
+
+
+def parse_voltage(value) -> float | None:
+    """kV from what line and substation files write: 22, "22kV", "35 kV", "0,4", "400 V".
+
+    A ratio ("22/0,4 kV", a transformer's primary/secondary) gives the higher (primary)
+    voltage. Blank gives None; anything else raises ``ValueError``.
+    """
+    if is_blank(value):
+        return None
+    if not isinstance(value, str):
+        return parse_number(value)
+    text = value
+    if "/" in text:
+        parts = [parse_voltage(p) for p in text.split("/")]
+        if None in parts:
+            raise ValueError(f"expected a voltage in kV such as 22, '35 kV' or '22/0,4', got {value!r}")
+        return max(parts)
+    scale = 1.0
+    if re.search(r"\d\s*[vV]\s*$", text):  # volts: "400 V"
+        scale, text = 0.001, re.sub(r"[vV]\s*$", "", text)
+    try:
+        number = parse_number(text, units=("kv",))
+    except ValueError:
+        raise ValueError(f"expected a voltage in kV such as 22, '35 kV' or '0,4', got {value!r}") from None
+    return None if number is None else number * scale
+
+
+def parse_criteria(value, cset: CriteriaSet) -> str | None:
+    """Criteria a project serves, normalised to sorted numbers: "TC2;TC5" -> "2,5".
+
+    Accepts numbers ("2, 5"), codes ("TC2; TC5") and names ("Giao thông"), separated by
+    , ; / + or |. Names containing a comma ("Thủy lợi và phòng, chống thiên tai") are
+    matched whole. Raises ``ValueError`` naming a piece that is not in ``cset``.
+    """
+    if is_blank(value):
+        return None
+    if isinstance(value, (int, float, np.number)) and float(value).is_integer():
+        value = str(int(value))
+    pieces = [p.strip() for p in re.split(r"[;,/+|\n]", str(value))]
+    found: set[int] = set()
+    k = 0
+    while k < len(pieces):
+        if not pieces[k]:
+            k += 1
+            continue
+        for end in range(len(pieces), k, -1):  # longest run of pieces that names one criterion
+            number = cset.match_column(", ".join(pieces[k:end]))
+            if number is not None:
+                found.add(number)
+                k = end
+                break
+        else:
+            raise ValueError(
+                f"criterion '{pieces[k]}' is not in set {cset.id} (criteria 1–{len(cset)}, "
+                "written as numbers, TC<n> or names)"
+            )
+    return ",".join(str(n) for n in sorted(found)) or None
