@@ -8,6 +8,7 @@ equal-area CRS for areas over several provinces. Never in degrees.
 from __future__ import annotations
 
 import re
+import warnings
 
 from pyproj import CRS
 from pyproj.exceptions import CRSError
@@ -83,6 +84,9 @@ def resolve_crs(value) -> CRS:
         return crs  # PROJ knows the datum and will pick EPSG:6960
     if "towgs84" in crs.to_wkt().lower():
         return crs
-    proj4 = crs.to_proj4()
+    with warnings.catch_warnings():
+        # a TM or lon/lat CRS loses nothing in a PROJ string; only the datum is rebuilt
+        warnings.simplefilter("ignore", UserWarning)
+        proj4 = crs.to_proj4()
     proj4 = re.sub(r"\+towgs84=\S+", "", proj4) + f" +towgs84={VN2000_TOWGS84}"
     return CRS.from_proj4(proj4)

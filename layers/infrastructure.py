@@ -478,7 +478,7 @@ def _detect_columns(spec, columns, field_map, report, fname) -> dict[str, str | 
             looked = ", ".join(dict.fromkeys((f.name, *f.aliases)))
             report.error(f"no column for required field {f.describe()}; looked for: {looked}; columns in the "
                          f"file: {', '.join(columns) or '(none)'}; name it with field_map / --field "
-                         f"{f.name}=COLUMN", file=fname, column=f.name)
+                         f"{f.name}=COLUMN", file=fname)
     return sources
 
 
@@ -547,13 +547,13 @@ def _parser(f: FieldSpec):
             x = vocab.parse_number(v, units=_UNITS.get(f.unit, ()))
         unit = f" {f.unit}" if f.unit else ""
         if f.minimum is not None and x < f.minimum:
-            raise ValueError(f"{f.name} must be ≥ {f.minimum:g}{unit}, got {v!r}")
+            raise ValueError(f"must be ≥ {f.minimum:g}{unit}, got {v!r}")
         if f.maximum is not None and x > f.maximum:
-            raise ValueError(f"{f.name} must be ≤ {f.maximum:g}{unit}, got {v!r}"
+            raise ValueError(f"must be ≤ {f.maximum:g}{unit}, got {v!r}"
                              + (" (is it in volts?)" if f.unit == "kV" else ""))
         if f.type == "integer":
             if not float(x).is_integer():
-                raise ValueError(f"{f.name} must be a whole number, got {v!r}")
+                raise ValueError(f"must be a whole number, got {v!r}")
             return int(x)
         return x
     return parse_num

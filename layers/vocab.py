@@ -1,9 +1,11 @@
-"""Free-text values from imported files -> vocabulary codes, booleans and numbers.
+"""Free-text values from imported files -> vocabulary codes, booleans, numbers, criteria.
 
 Files made by districts write the same thing many ways ("Quốc lộ", "QL", "quoc_lo",
 "National road"; "Bê tông xi măng", "BTXM"; "0,4 kV"). Every import matches them here,
 against ``layers/data/vocabulary.yaml``, so that one alias list serves all imports.
-Matching folds diacritics and case and collapses punctuation and spaces.
+Matching folds diacritics and case and collapses punctuation and spaces. Numbers accept
+the Vietnamese decimal comma ("1.234,5"), voltages their unit ("22 kV"), and criteria
+lists the forms of project registers ("TC2; TC5", "Giao thông").
 """
 
 from __future__ import annotations
@@ -275,7 +277,7 @@ def parse_criteria(value, cset: CriteriaSet) -> str | None:
         if not pieces[k]:
             k += 1
             continue
-        for end in range(len(pieces), k, -1):  # longest run of pieces that names one criterion
+        for end in range(k + 1, len(pieces) + 1):  # shortest run of pieces naming a criterion
             number = cset.match_column(", ".join(pieces[k:end]))
             if number is not None:
                 found.add(number)

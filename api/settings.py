@@ -1,0 +1,21 @@
+"""Server settings, from NTM_* environment variables (or a .env file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from layers.store import default_store_path
+
+
+class Settings(BaseSettings):
+    """What the web app needs to know; ``NTM_STORE``, ``NTM_OFFLINE``, ``NTM_TILES``…"""
+
+    model_config = SettingsConfigDict(env_prefix="NTM_", env_file=".env", extra="ignore")
+
+    store: Path = default_store_path()
+    offline: bool = True  # serve Leaflet & co. ourselves; never load from CDNs
+    tiles: str | None = None  # a tile URL template for offices with a tile server
+    tiles_attribution: str = ""
+    lang: str = "vi"
