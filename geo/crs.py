@@ -14,6 +14,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 __all__ = [
+    "area_km2",
     "STORE_CRS",
     "EQUAL_AREA_CRS",
     "VN2000_GEOGRAPHIC",
@@ -50,6 +51,20 @@ def tm3_zone_for_lon(lon: float) -> int:
     """
     preferred = {k: v for k, v in TM3_ZONES.items() if k >= 9205}
     return min(preferred, key=lambda code: (abs(preferred[code] - lon), code))
+
+
+def area_km2(geoms, crs=STORE_CRS):
+    """Areas in km² of geometries given in ``crs`` (projected to the equal-area CRS)."""
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return np.zeros(0)
+    tr = Transformer.from_crs(crs, EQUAL_AREA_CRS, always_xy=True)
+    projected = shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    return shapely.area(projected) / 1e6
 
 
 def is_vn2000(crs: CRS) -> bool:

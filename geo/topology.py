@@ -83,15 +83,19 @@ def outside_parent(children, parents) -> pd.DataFrame:
     return pd.DataFrame({"area_km2": outside, "share": share})
 
 
-def remove_small_holes(geom, max_km2: float):
-    """The geometry without interior rings smaller than ``max_km2`` (metric CRS).
+def remove_small_holes(geom, max_km2: float, *, area_km2=None):
+    """The geometry without interior rings smaller than ``max_km2``, as a MultiPolygon.
 
     Dissolving neighbours that do not quite touch leaves sliver holes; these are
-    artefacts of the source data, not enclaves.
+    artefacts of the source data, not enclaves. ``area_km2`` measures an array of
+    polygons in km² (default: planar area of a metric CRS in m² / 1e6); pass one to
+    work on longitude/latitude geometries without reprojecting them.
     """
-    limit = max_km2 * 1e6
+    measure = area_km2 or (lambda polys: shapely.area(polys) / 1e6)
     parts = []
     for part in shapely.get_parts(geom):
-        keep = [r for r in part.interiors if shapely.Polygon(r).area > limit]
+        holes = np.asarray([shapely.Polygon(r) for r in part.interiors], dtype=object)
+        sizes = measure(holes) if len(holes) else []
+        keep = [r for r, size in zip(part.interiors, sizes) if size > max_km2]
         parts.append(shapely.Polygon(part.exterior, keep))
     return shapely.multipolygons(parts) if len(parts) > 1 else shapely.MultiPolygon(parts)

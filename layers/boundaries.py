@@ -435,7 +435,6 @@ def _build_parents(units, gdf, fields, sliver_km2, fname, report) -> dict[str, g
         }
     )
     units["parent_code"] = attrs["district_code"]
-    metric = gcrs.tm3_zone_for_lon(float(np.nanmean(units.geometry.bounds[["minx", "maxx"]].values)))
     out = {}
     for lvl, parent_lvl in (("district", "province"), ("province", None)):
         key, name_key = f"{lvl}_code", f"{lvl}_name"
@@ -457,7 +456,6 @@ def _build_parents(units, gdf, fields, sliver_km2, fname, report) -> dict[str, g
             return {}
         prefixes = admin_units.unit_type_prefixes(lvl)
         rows, geoms = [], []
-        projected = units.geometry.to_crs(metric)
         for code, idx in per_code.groups.items():
             raw = attrs.loc[idx[0], name_key]
             unit_type, bare = split_type_prefix(raw, prefixes)
@@ -467,7 +465,9 @@ def _build_parents(units, gdf, fields, sliver_km2, fname, report) -> dict[str, g
                 unit_type = (ref[1]["type"] if ref else None) or unit_type or "tinh"
             unit_type = unit_type or _DEFAULT_TYPE[lvl]
             prefix = admin_units.vocabulary()["unit_types"][unit_type]["prefix"][0]
-            dissolved = topology.remove_small_holes(shapely.union_all(projected.loc[idx].values), sliver_km2)
+            dissolved = topology.remove_small_holes(
+                shapely.union_all(units.geometry.loc[idx].values), sliver_km2, area_km2=gcrs.area_km2
+            )
             geoms.append(dissolved)
             rows.append(
                 {
@@ -480,8 +480,7 @@ def _build_parents(units, gdf, fields, sliver_km2, fname, report) -> dict[str, g
                     "gso_code": None,
                 }
             )
-        frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=metric).to_crs(gcrs.STORE_CRS)
-        frame["geometry"] = [g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g]) for g in frame.geometry]
+        frame = gpd.GeoDataFrame(rows, geometry=geoms, crs=gcrs.STORE_CRS)
         out[lvl] = frame
         # the next level dissolves the units just built
         units = frame

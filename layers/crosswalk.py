@@ -146,6 +146,8 @@ def apply_changes(
     ``sliver_km2``) removed. Attributes that are not given (region, threshold region,
     commune group, extremely-difficult flag) are taken from the largest old unit.
     Villages of merged communes continue under the new commune (same code, new vintage).
+    ``new_share`` apportions the new unit among its old units by their areas (summing to
+    1 even where the source polygons overlap a little).
 
     Returns the crosswalk rows written (or that would be written for a dry run).
     """
@@ -185,16 +187,18 @@ def apply_changes(
                 "give into.parent_code", file=fname, column=f"changes[{k}].into",
             )
             continue
-        metric = gcrs.tm3_zone_for_lon(float(shapely.get_x(shapely.centroid(olds.geometry.values[0]))))
-        projected = olds.geometry.to_crs(metric)
-        merged = topology.remove_small_holes(shapely.union_all(projected.values), sliver_km2)
-        if merged.geom_type != "MultiPolygon" or len(merged.geoms) > 1:
-            parts = len(shapely.get_parts(merged))
-            if parts > 1:
-                report.warn(f"new unit {ch.name!r} is in {parts} separate parts", file=fname, column=f"changes[{k}]")
-        largest = olds.iloc[int(np.argmax(projected.area.values))]
-        areas = projected.area.values
-        total = merged.area
+        closed = olds["valid_to"].notna() & (olds["valid_to"] != eff)
+        for code in olds.index[closed]:
+            report.error(f"old unit {code!r} already ends on {olds.loc[code, 'valid_to']}", file=fname, column=f"changes[{k}].from")
+        merged = topology.remove_small_holes(
+            shapely.union_all(olds.geometry.values), sliver_km2, area_km2=gcrs.area_km2
+        )
+        parts = len(merged.geoms)
+        if parts > 1:
+            report.warn(f"new unit {ch.name!r} is in {parts} separate parts", file=fname, column=f"changes[{k}]")
+        areas = gcrs.area_km2(olds.geometry.values)
+        largest = olds.iloc[int(np.argmax(areas))]
+        total = float(areas.sum())  # overlaps between the old units count once per unit
         unit = {
             "code": ch.code,
             "name": ch.name,
@@ -204,12 +208,12 @@ def apply_changes(
             "parent_code": parent,
             "valid_from": eff,
             "source": f"{cs.legal_act}: " + " + ".join(olds["name"]),
-            "area_km2": round(float(gpd.GeoSeries([merged], crs=metric).to_crs(gcrs.EQUAL_AREA_CRS).area.iloc[0] / 1e6), 4),
+            "area_km2": round(float(gcrs.area_km2([merged])[0]), 4),
         }
         for col in ("region", "threshold_region", "commune_group", "extremely_difficult"):
             if col in largest.index:
                 unit[col] = largest[col]
-        new_units.append((unit, gpd.GeoSeries([merged], crs=metric).to_crs(gcrs.STORE_CRS).iloc[0]))
+        new_units.append((unit, merged))
         closing += ch.old_codes
         for code, area in zip(ch.old_codes, areas):
             rows.append(
@@ -229,9 +233,7 @@ def apply_changes(
     if dry_run:
         return crosswalk
     units = gpd.GeoDataFrame(
-        [u for u, _ in new_units],
-        geometry=[shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for _, g in new_units],
-        crs=gcrs.STORE_CRS,
+        [u for u, _ in new_units], geometry=[g for _, g in new_units], crs=gcrs.STORE_CRS
     )
     with store.transaction() as conn:
         placeholders = ",".join("?" * len(closing))
