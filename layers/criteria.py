@@ -124,7 +124,7 @@ def criteria_from_yaml(path: str | Path) -> CriteriaSet:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, ValueError) as exc:  # ValueError: impossible dates
         raise CriteriaError(f"{path}: cannot read criteria set: {exc}") from exc
     problems = _schema_problems(data) or _consistency_problems(data)
     if problems:
