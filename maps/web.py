@@ -131,7 +131,7 @@ def _legend(classes: dict[str, int], year, set_id, label: str) -> str:
               if label else "")
     subtitle = f'<div style="font-size:11px;color:#444">{html.escape(cset.title_vi)}</div>' if cset else ""
     return (
-        '<div style="position:fixed;bottom:24px;left:12px;z-index:1000;background:white;padding:8px 10px;'
+        '<div style="position:fixed;bottom:28px;right:12px;z-index:1000;background:white;padding:8px 10px;'
         'border:1px solid #999;border-radius:4px;font:13px sans-serif;max-width:320px">'
         f"{banner}<div style='font-weight:bold'>{title}</div>{subtitle}{rows}</div>"
     )
