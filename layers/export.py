@@ -82,6 +82,7 @@ def export_layer(
         attribute tables. An existing file is replaced; a failed export leaves it as it was.
     where, params
         SQL filter on the table's columns, e.g. ``"commune_code = ?"``, ``["C01"]``.
+        ``where`` is SQL text: build it from trusted code and pass user values in ``params``.
     on
         Admin units only: the vintage valid on this date ('YYYY-MM-DD'); None gives the
         current units, ``"all"`` every vintage.

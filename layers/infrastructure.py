@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -341,7 +340,8 @@ def import_infrastructure(
     recorded_by
         Who imported, written to ``import_log``.
     progress
-        Called as ``progress(stage, done, total)`` with stages read, validate, write.
+        Called as ``progress(label, done, total)`` for the stages reading, validating
+        and writing (labels "reading roads.gpkg", "validating roads", "writing roads").
     set_id
         Projects only: criteria set of rows with neither a set_id nor a year column
         value (rows with a year use ``criteria.set_for_year(year)``).
@@ -354,15 +354,31 @@ def import_infrastructure(
     ------
     ImportValidationError
         Listing every problem (file, 1-based feature row, column, feature name or id);
-        nothing is written. Costs (``cost_mvnd``) are millions of VND (triệu đồng).
+        nothing is written.
     VectorReadError
         The file cannot be read or has no CRS (pass ``crs``).
+
+    Notes
+    -----
+    Units: costs (``cost_mvnd``) are millions of VND (triệu đồng), "1.234,5" and
+    "1234.5" alike; voltages kV; capacities kVA; widths metres. Rows are numbered from 1
+    in the order read (after ``where``). Lines are placed in the commune holding their
+    midpoint, points in the commune (and village) containing them, polygons by an
+    interior point.
+
+    See Also
+    --------
+    layers.vector_io.read_vector, layers.vocab.match_vocab, layers.export.export_layer
     """
     t0 = time.perf_counter()
     started_at = utc_now()
     spec = get_layer(layer)
     path = Path(path)
-    step = progress or (lambda stage, done, total: None)
+    report_progress = progress or (lambda stage, done, total: None)
+    stages = {"read": f"reading {path.name}", "validate": f"validating {layer}", "write": f"writing {layer}"}
+
+    def step(stage: str, done: int, total: int) -> None:
+        report_progress(stages[stage], done, total)
     step("read", 0, 1)
     src = read_vector(path, layer=source_layer, crs=crs, where=where, encoding=encoding)
     gdf = src.gdf
@@ -473,11 +489,11 @@ def _detect_columns(spec, columns, field_map, report, fname) -> dict[str, str | 
             used.add(hits[0])
             if len(hits) > 1:
                 report.warn(f"columns {', '.join(repr(h) for h in hits)} all look like {f.describe()}; used "
-                            f"'{hits[0]}' (choose another with field_map / --field {f.name}=COLUMN)", file=fname)
+                            f"'{hits[0]}' (choose another with field_map / --map {f.name}=COLUMN)", file=fname)
         elif f.required and not f.derived:
             looked = ", ".join(dict.fromkeys((f.name, *f.aliases)))
             report.error(f"no column for required field {f.describe()}; looked for: {looked}; columns in the "
-                         f"file: {', '.join(columns) or '(none)'}; name it with field_map / --field "
+                         f"file: {', '.join(columns) or '(none)'}; name it with field_map / --map "
                          f"{f.name}=COLUMN", file=fname)
     return sources
 
@@ -512,9 +528,8 @@ def _map_unique(series: pd.Series, func) -> tuple[pd.Series, dict[int, str]]:
                 messages.append(str(exc))
         rows = np.flatnonzero(~blank.to_numpy())
         parsed.iloc[rows] = np.asarray(values, dtype=object)[codes]
-        for k, code in zip(rows, codes):
-            if messages[code] is not None:
-                errors[int(k)] = messages[code]
+        failed = np.array([m is not None for m in messages])[codes]
+        errors = {int(k): messages[code] for k, code in zip(rows[failed], codes[failed])}
     return parsed, errors
 
 

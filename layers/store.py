@@ -18,6 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import _gpkg, schema
 from ._errors import StoreError
@@ -25,6 +26,7 @@ from ._errors import StoreError
 log = logging.getLogger(__name__)
 
 DEFAULT_STORE = Path("var") / "ntm.gpkg"
+_BULK_ROWS = 2000  # from this many features, fill the spatial index in bulk
 STORE_ENV = "NTM_STORE"
 
 
@@ -261,8 +263,38 @@ class Store:
             )
         df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
         df["geom"] = _gpkg.geometries_to_blobs(gdf.geometry.values)
-        n = self.insert_rows(conn, table, df)
+        if len(df) < _BULK_ROWS:
+            n = self.insert_rows(conn, table, df)
+        else:
+            n = self._insert_bulk(conn, table, df, gdf.geometry.values)
         self._update_extent(conn, table)
+        return n
+
+    def _insert_bulk(self, conn: sqlite3.Connection, table: str, df: pd.DataFrame, geoms) -> int:
+        """Insert many features with the RTree filled from numpy bounds, not per-row triggers.
+
+        The insert trigger calls Python SQL functions for every row; for large imports it
+        is dropped and re-created inside the same transaction, so a failure restores it.
+        """
+        trigger = f"rtree_{table}_geom_insert"
+        row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (trigger,)).fetchone()
+        if row is None:
+            return self.insert_rows(conn, table, df)
+        last = conn.execute(f'SELECT ifnull(max(fid), 0) FROM "{table}"').fetchone()[0]
+        conn.execute(f'DROP TRIGGER "{trigger}"')
+        n = self.insert_rows(conn, table, df)
+        fids = [r[0] for r in conn.execute(f'SELECT fid FROM "{table}" WHERE fid > ? ORDER BY fid', (last,))]
+        bounds = shapely.bounds(np.asarray(geoms, dtype=object))
+        ok = ~np.isnan(bounds).any(axis=1)
+        conn.executemany(
+            f'INSERT OR REPLACE INTO "rtree_{table}_geom" VALUES (?, ?, ?, ?, ?)',
+            (
+                (fid, b[0], b[2], b[1], b[3])
+                for fid, b, keep in zip(fids, bounds.tolist(), ok.tolist())
+                if keep
+            ),
+        )
+        conn.execute(row[0])
         return n
 
     def delete_features(self, conn: sqlite3.Connection, table: str, where: str, params=()) -> int:

@@ -127,6 +127,10 @@ def read_vector(
         layer = (spatial or names or [None])[0]
     elif layer not in names:
         raise VectorReadError(f"{path}: has no layer '{layer}'; layers: {', '.join(names)}")
+    if layer not in spatial:
+        raise VectorReadError(
+            f"{path}: layer '{layer}' has no geometry; spatial layers: {', '.join(spatial) or 'none'}"
+        )
     kwargs = {"layer": layer, "where": where, "columns": columns, "use_arrow": True}
     if encoding:
         kwargs["encoding"] = encoding

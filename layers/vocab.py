@@ -149,12 +149,18 @@ def is_blank(value) -> bool:
         return False
 
 
-_BOOL = {fold_key(v): True for v in _TRUE} | {fold_key(v): False for v in _FALSE}
+def _bool_key(text: str) -> str:
+    """Like ``fold_key`` but punctuation matters: "đạt?" is a question, not "Đạt"."""
+    return re.sub(r"\s+", " ", ascii_fold(nfc(text) or "").lower()).strip()
+
+
+_BOOL = {_bool_key(v): True for v in _TRUE} | {_bool_key(v): False for v in _FALSE}
 
 
 def parse_bool(value) -> bool | None:
     """Yes/no cells as planners write them: "có", "x", "Đạt", "không đạt", 1, "false" …
 
+    Case, diacritics and spacing do not matter; punctuation does ("đạt?" is refused).
     Blank gives None (unknown). Anything else raises ``ValueError`` naming the
     accepted spellings.
     """
@@ -165,7 +171,7 @@ def parse_bool(value) -> bool | None:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
         return bool(value)
-    key = fold_key(cell_text(value))
+    key = _bool_key(cell_text(value))
     if key in _BOOL:
         return _BOOL[key]
     raise ValueError(

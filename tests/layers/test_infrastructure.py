@@ -208,6 +208,17 @@ def test_hardened_given_contradicting_surface_warns(store, tmp_path):
     assert roads["hardened"].tolist() == [True, False, False]  # file's value kept, blank derived
 
 
+def test_shapefile_truncated_column_names_are_detected(store, tmp_path):
+    gdf = gpd.GeoDataFrame({"ten_duong_day": ["L1"], "cap_dien_ap": ["35 kV"]},
+                           geometry=[_line(104.25, 104.3)], crs="EPSG:4326")
+    with pytest.warns(UserWarning, match="will be truncated"), pytest.warns(RuntimeWarning, match="laundered"):
+        path = write_shp_zip(gdf, tmp_path, "lines")  # GDAL cuts names to 10 characters
+    result = infra.import_infrastructure(store, "power_lines", path)
+    assert result.field_sources["voltage_kv"] == "cap_dien_a"
+    assert result.field_sources["name"] == "ten_duong_"
+    assert store.read_table("power_lines")["voltage_kv"].tolist() == [35.0]
+
+
 def test_power_line_voltages(store, tmp_path):
     gdf = gpd.GeoDataFrame({"ten_tuyen": ["L1", "L2", "L3", "L4"], "cap_dien_ap": ["22kV", "35 kV", "0,4", "22/0,4"]},
                            geometry=[_line(104.25, 104.3)] * 4, crs="EPSG:4326")
@@ -269,7 +280,7 @@ BAD_CASES = {
     "missing required value": ("roads", lambda: _roads_set(2, "loai_duong", None),
                                ["row 3", "column 'loai_duong'", "feature 'Đường C'", "required"]),
     "missing required column": ("projects", lambda: _projects().drop(columns="trang_thai"),
-                                ["no column for required field state", "trang_thai", "--field state=COLUMN"]),
+                                ["no column for required field state", "trang_thai", "--map state=COLUMN"]),
     "empty geometry": ("roads", lambda: _roads_set(1, "geometry", None),
                        ["row 2", "feature 'Đường B'", "no geometry"]),
     "multipoint with several parts": ("schools", _schools_multipoint,
@@ -394,7 +405,10 @@ def test_replace_is_atomic(store, tmp_path, monkeypatch):
 
 def test_dry_run_writes_nothing(store, tmp_path):
     before = sha256(store.path)
-    result = infra.import_infrastructure(store, "roads", write(roads_frame(), tmp_path, "r"), dry_run=True)
+    calls = []
+    result = infra.import_infrastructure(store, "roads", write(roads_frame(), tmp_path, "r"), dry_run=True,
+                                         progress=lambda label, done, total: calls.append((label, done, total)))
+    assert calls[0] == ("reading r.gpkg", 0, 1) and calls[-1] == ("validating roads", 3, 3)
     assert (result.rows_ready, result.rows_written, result.dry_run) == (3, 0, True)
     assert "would write 3" in result.summary()
     assert sha256(store.path) == before

@@ -122,3 +122,26 @@ def test_missing_foreign_and_newer_files_are_refused(tmp_path, store):
         conn.execute("UPDATE ntm_meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="newer than this"):
         Store(store.path)
+
+
+def test_bulk_insert_fills_the_spatial_index_like_the_triggers(store):
+    from layers import store as store_mod
+
+    n = store_mod._BULK_ROWS + 10
+    pts = gpd.GeoDataFrame({"name": [f"T{k}" for k in range(n)], "meets_standard": True},
+                           geometry=shapely.points(104 + (k := __import__("numpy").arange(n)) * 1e-4, 22 + k * 1e-5),
+                           crs=4326)
+    with store.transaction() as conn:
+        store.insert_features(conn, "health_stations", pts.iloc[:5])   # per-row triggers
+        store.insert_features(conn, "health_stations", pts)            # bulk path
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT count(*) FROM rtree_health_stations_geom").fetchone()[0] == n + 5
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'rtree_health_stations_geom_insert'").fetchone()[0] == 1
+        bad = conn.execute(
+            "SELECT count(*) FROM health_stations h JOIN rtree_health_stations_geom r ON r.id = h.fid "
+            "WHERE NOT (r.minx <= 104 + CAST(substr(h.name, 2) AS INTEGER) * 1e-4 "
+            "AND 104 + CAST(substr(h.name, 2) AS INTEGER) * 1e-4 <= r.maxx "
+            "AND r.maxx - r.minx < 1e-4)").fetchone()[0]
+        assert bad == 0
+    hits = gpd.read_file(store.path, layer="health_stations", bbox=(104.0999, 22.0, 104.1001, 23.0))
+    assert set(hits["name"]) >= {"T1000"}
