@@ -260,7 +260,8 @@ def import_infrastructure_cmd(ctx, layer, path, field_map, **opts):
     result = import_infrastructure(s, layer, path, field_map=mapping or None, progress=progress, **opts)
     progress.close()
     verb = "Sẽ ghi (chạy thử) / Would write" if opts["dry_run"] else "Đã ghi / Written"
-    rows = [(layer, f"{result.rows_written} of {result.rows_read} rows")]
+    written = result.rows_ready if opts["dry_run"] else result.rows_written
+    rows = [(layer, f"{written} of {result.rows_read} rows")]
     rows += [("fields", ", ".join(f"{k}←{v}" for k, v in result.field_sources.items()))]
     _summary(verb, rows, result.warnings, result.elapsed)
 
@@ -320,7 +321,7 @@ def import_plans_cmd(ctx, path, **opts):
     s = _open_store(ctx)
     started = time.perf_counter()
     result = import_plans(s, path, **opts)
-    _summary("Kế hoạch / Plans", _result_rows(result), getattr(result, "warnings", []), time.perf_counter() - started)
+    _summary("Kế hoạch / Plans", _result_rows(result), _warnings(result), time.perf_counter() - started)
 
 
 @import_.command("recognitions")
@@ -335,7 +336,7 @@ def import_recognitions_cmd(ctx, path, dry_run):
     s = _open_store(ctx)
     started = time.perf_counter()
     result = import_recognitions(s, path, dry_run=dry_run)
-    _summary("Công nhận / Recognitions", _result_rows(result), getattr(result, "warnings", []), time.perf_counter() - started)
+    _summary("Công nhận / Recognitions", _result_rows(result), _warnings(result), time.perf_counter() - started)
 
 
 @import_.command("targets")
@@ -350,7 +351,13 @@ def import_targets_cmd(ctx, path, dry_run):
     s = _open_store(ctx)
     started = time.perf_counter()
     result = import_targets(s, path, dry_run=dry_run)
-    _summary("Chỉ tiêu / Targets", _result_rows(result), getattr(result, "warnings", []), time.perf_counter() - started)
+    _summary("Chỉ tiêu / Targets", _result_rows(result), _warnings(result), time.perf_counter() - started)
+
+
+def _warnings(result) -> list:
+    if isinstance(result, dict):
+        return list(result.get("warnings") or [])
+    return list(getattr(result, "warnings", []) or [])
 
 
 def _result_rows(result) -> list[tuple[str, object]]:

@@ -326,8 +326,9 @@ def import_plans(
         rowno = k + 2
         where = {"file": path.name, "row": rowno}
         cell = {name: _cell(rec, col) for name, col in cols.items()}
-        row_year = _row_year(cell.get("year"), year, report, where)
-        row_set = _row_set(cell.get("set_id") or set_id, row_year, report, where)
+        row_year = _row_year(cell.get("year"), year, report, {**where, "column": cols.get("year", "year")})
+        row_set = _row_set(cell.get("set_id") or set_id, row_year, report,
+                           {**where, "column": cols.get("set_id", "set_id")})
         if row_year is None:
             continue
         if row_year not in matchers:
@@ -403,20 +404,18 @@ def _count_existing_plans(store: Store, keys: Sequence[tuple]) -> int:
 def _row_year(text, default: int | None, report: ValidationReport, where: dict) -> int | None:
     if text in (None, ""):
         if default is None:
-            report.error("no year given; fill the cell or give the year of the import",
-                         **where, column="year")
+            report.error("no year given; fill the cell or give the year of the import", **where)
         return default
     try:
         value = int(float(str(text).strip()))
     except ValueError:
-        report.error(f"year '{text}' is not a number; expected e.g. 2024", **where, column="year")
+        report.error(f"year '{text}' is not a number; expected e.g. 2024", **where)
         return None
     if not 2000 <= value <= 2100:
-        report.error(f"year {value} is outside 2000..2100", **where, column="year")
+        report.error(f"year {value} is outside 2000..2100", **where)
         return None
     if default is not None and value != default:
-        report.error(f"year {value} differs from the year given for the import ({default})",
-                     **where, column="year")
+        report.error(f"year {value} differs from the year given for the import ({default})", **where)
         return None
     return value
 
@@ -428,7 +427,7 @@ def _row_set(set_id: str | None, year: int | None, report, where) -> criteria.Cr
         if year is not None:
             return criteria.set_for_year(year)
     except CriteriaError as exc:
-        report.error(str(exc), **where, column="set_id")
+        report.error(str(exc), **where)
     return None
 
 

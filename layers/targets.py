@@ -414,10 +414,46 @@ class _Facts:
             self._cache[key] = fn()
         return self._cache[key]
 
+    def table(self, level: str, year: int) -> pd.DataFrame:
+        """Units of a level valid at the end of ``year``."""
+        return self._memo(("table", level, year), lambda: admin_units.units_table(
+            self.store, level, on=admin_units.year_end(year)))
+
+    def ancestors(self, year: int) -> dict[str, tuple[str, ...]]:
+        """Unit code -> codes of the units above it (parent, grandparent …) at ``year``."""
+        def build():
+            parent = {}
+            for level in admin_units.LEVELS:
+                df = self.table(level, year)
+                parent.update({c: p for c, p in zip(df["code"], df["parent_code"]) if isinstance(p, str)})
+            out = {}
+            for code in parent:
+                chain, up = [], parent.get(code)
+                while up is not None and len(chain) < 4:
+                    chain.append(up)
+                    up = parent.get(up)
+                out[code] = tuple(chain)
+            return out
+        return self._memo(("ancestors", year), build)
+
     def units(self, scope: str, level: str, year: int) -> pd.DataFrame:
-        df = self._memo(("units", scope, level, year), lambda: admin_units.units_in_scope(
-            self.store, scope, level, on=admin_units.year_end(year)))
+        """Units of ``level`` inside ``scope`` (itself included); xã only for communes."""
+        def pick():
+            df = self.table(level, year)
+            up = self.ancestors(year)
+            return df[df["code"].map(lambda c: c == scope or scope in up.get(c, ())).astype(bool)]
+        df = self._memo(("units", scope, level, year), pick)
         return df[df["unit_type"] == "xa"] if level == "commune" else df
+
+    def level_of(self, code: str) -> str | None:
+        levels = self._memo("levels", lambda: {
+            c: level for level in reversed(admin_units.LEVELS)
+            for c in self.store.read_table(admin_units.schema.ADMIN_TABLE[level], columns=["code"])["code"]})
+        return levels.get(code)
+
+    def start_end(self, set_id: str, year: int, start_year: int | None) -> pd.DataFrame:
+        return self._memo(("start_end", set_id, year, start_year), lambda: plans._start_end_status(
+            self.store, set_id, year, start_year=start_year))
 
     def ranks(self, level: str, year: int) -> pd.Series:
         return self._memo(("ranks", level, year), lambda: recognitions.recognition_status(
@@ -462,21 +498,23 @@ def evaluate_targets(
     """
     target_year = year if target_year is None else int(target_year)
     table = store.read_table("targets", "target_year = ?", [target_year], order_by="id")
-    if scope_code is not None:
-        inside = {scope_code}
-        for level in admin_units.LEVELS:
-            inside |= set(admin_units.units_in_scope(store, scope_code, level,
-                                                     on=admin_units.year_end(year))["code"])
-        table = table[table["scope_code"].isin(inside)]
     facts = _Facts(store)
+    if scope_code is not None:
+        up = facts.ancestors(year)
+        table = table[table["scope_code"].map(
+            lambda c: c == scope_code or scope_code in up.get(c, ())).astype(bool)]
     rows = []
     for t in table.to_dict("records"):
         scopes = [(t["scope_code"], None)]
         if t["each_child"]:
-            level = admin_units.unit_level_of(store, t["scope_code"])
-            child = _child_level(store, t["scope_code"], level, on=admin_units.year_end(year))
-            kids = [] if child is None else admin_units.units_in_scope(
-                store, t["scope_code"], child, on=admin_units.year_end(year))["code"]
+            level = facts.level_of(t["scope_code"])
+            below = admin_units.LEVELS[admin_units.LEVELS.index(level) + 1:] if level else ()
+            kids: list[str] = []
+            for child in below:  # the first level with units under the scope
+                kids = [c for c in facts.table(child, year)["code"]
+                        if facts.ancestors(year).get(c, ())[:1] == (t["scope_code"],)]
+                if kids:
+                    break
             scopes = [(c, t["scope_code"]) for c in sorted(kids)]
         for code, parent in scopes:
             actual, n_units, used_set, note = _actual(facts, t, code, year, set_id)
@@ -506,14 +544,15 @@ def _result_row(t: dict, code: str, parent, actual, n_units, used_set, note) -> 
         else:
             met, gap = shown >= value, value - actual
         gap = round(gap, 6)
-    notes = "; ".join(n for n in (t.get("note"), note) if n)
+    notes = "; ".join(n for n in (t.get("note"), note) if isinstance(n, str) and n)
     return {
         "target_id": int(t["id"]), "scope_code": code, "scope_name": None, "parent_scope": parent,
         "metric": t["metric"], "metric_vi": spec.get("vi"), "target_year": int(t["target_year"]),
         "baseline_year": None if pd.isna(t["baseline_year"]) else int(t["baseline_year"]),
         "value": value, "value_max": None if pd.isna(t["value_max"]) else float(t["value_max"]),
         "actual": actual, "met": met, "gap": gap, "n_units": n_units, "set_id": used_set,
-        "source_document": t.get("source_document"), "note": notes or None,
+        "source_document": t["source_document"] if isinstance(t.get("source_document"), str) else None,
+        "note": notes or None,
     }
 
 
@@ -541,8 +580,7 @@ def _actual(facts: _Facts, t: dict, code: str, year: int, set_id: str | None):
         return actual, n, None, None
     m = _SELF.match(metric)
     if m:
-        level = admin_units.unit_level_of(facts.store, code)
-        rank = facts.ranks(level, year).get(code, 0)
+        rank = facts.ranks(facts.level_of(code), year).get(code, 0)
         return float(rank >= recognitions.LEVEL_RANK[m.group(1)]), 1, None, None
     if metric == "share_villages_dat_chuan_edk":
         villages = facts.units(code, "village", year)
@@ -553,7 +591,8 @@ def _actual(facts: _Facts, t: dict, code: str, year: int, set_id: str | None):
         return float((ranks >= 1).mean()), len(villages), None, None
     # criteria metrics
     try:
-        used = t.get("set_id") or set_id or criteria.set_for_year(year).id
+        own = t.get("set_id") if isinstance(t.get("set_id"), str) else None
+        used = own or set_id or criteria.set_for_year(year).id
     except CriteriaError:
         return None, 0, None, f"không có bộ tiêu chí cho năm {year} / no criteria set in force in {year}; give set_id"
     communes = facts.units(code, "commune", year)["code"]
@@ -576,7 +615,7 @@ def _actual(facts: _Facts, t: dict, code: str, year: int, set_id: str | None):
             actual = None if before is None else actual - before
         return actual, n, used, None if n else "chưa có kết quả tiêu chí / no status records"
     if metric == "criteria_gained":
-        status = plans._start_end_status(facts.store, used, year, start_year=baseline)
+        status = facts.start_end(used, year, baseline)
         status = status[status["unit_code"].isin(communes) & status["met_end"].notna()]
         if status.empty:
             return None, 0, used, "chưa có kết quả tiêu chí / no status records"
