@@ -404,6 +404,7 @@ def crosswalk_apply(ctx, path, sliver_km2, dry_run):
     started = time.perf_counter()
     rows = apply_changes(s, path, sliver_km2=sliver_km2, dry_run=dry_run)
     lines = [(f"{r.old_code} → {r.new_code}", f"share of new {r.new_share:.1%}") for r in rows.itertuples()]
+    lines += [("CV 3372", note) for note in rows.attrs.get("recognitions", [])]
     _summary("Chuyển đổi / Crosswalk" + (" (chạy thử / dry run)" if dry_run else ""), lines, (), time.perf_counter() - started)
 
 

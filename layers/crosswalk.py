@@ -29,7 +29,7 @@ from geo import topology
 from geo.text import mojibake_reason, nfc, slugify
 from . import admin_units, schema
 from ._errors import ValidationReport
-from .store import Store
+from .store import Store, utc_now
 
 __all__ = ["Change", "ChangeSet", "changes_from_yaml", "apply_changes", "crosswalk_by_overlay"]
 
@@ -149,6 +149,10 @@ def apply_changes(
     ``new_share`` apportions the new unit among its old units by their areas (summing to
     1 even where the source polygons overlap a little).
 
+    A merged commune formed only of recognised communes is acknowledged with the latest
+    recognition year among them (CV 3372/BNN-VPĐP); otherwise it must be reviewed again.
+    ``result.attrs["recognitions"]`` says which, per merged commune.
+
     Returns the crosswalk rows written (or that would be written for a dry run).
     """
     cs = changes if isinstance(changes, ChangeSet) else changes_from_yaml(changes)
@@ -230,6 +234,8 @@ def apply_changes(
             )
     report.raise_if_errors(f"applying {cs.legal_act}")
     crosswalk = pd.DataFrame(rows)
+    carried = _carried_recognitions(store, cs) if cs.level == "commune" else []
+    crosswalk.attrs["recognitions"] = [m.reason for m in carried]
     if dry_run:
         return crosswalk
     units = gpd.GeoDataFrame(
@@ -245,7 +251,29 @@ def apply_changes(
         if cs.level == "commune":
             _move_villages(store, conn, cs, eff)
         store.insert_rows(conn, "crosswalk", crosswalk)
+        store.insert_rows(
+            conn,
+            "recognitions",
+            [
+                {"unit_code": m.new_code, "unit_level": "commune", "level": m.level, "year": m.year,
+                 "decision_number": None, "issued_by": None,
+                 "note": f"Kế thừa khi sáp nhập theo CV 3372/BNN-VPĐP ({cs.legal_act}) / carried over on merger",
+                 "recorded_at": utc_now()}
+                for m in carried if m.acknowledged
+            ],
+        )
     return crosswalk
+
+
+def _carried_recognitions(store: Store, cs: ChangeSet) -> list:
+    """CV 3372/BNN-VPĐP: a merged commune made only of recognised communes keeps the status."""
+    from .recognitions import merged_unit_recognition
+
+    return [
+        merged_unit_recognition(store, ch.code, ch.old_codes, on=cs.effective_date)
+        for ch in cs.changes
+        if len(ch.old_codes) > 1
+    ]
 
 
 def _move_villages(store: Store, conn, cs: ChangeSet, eff: str) -> None:

@@ -115,3 +115,26 @@ def test_crosswalk_by_overlay_for_a_split(store, tmp_path):
     assert rows["old_share"].sum() == pytest.approx(1.0)
     assert rows.set_index("new_code")["old_share"]["S1"] == pytest.approx(0.4, abs=0.01)
     assert set(rows["new_share"].round(6)) == {1.0}
+
+
+def test_merged_commune_keeps_recognition_only_if_all_parts_had_it(store, tmp_path):
+    from layers.recognitions import record_recognition
+
+    record_recognition(store, "C000", "dat_chuan", 2019, decision_number="QĐ 1/QĐ-UBND")
+    record_recognition(store, "C001", "dat_chuan", 2022, decision_number="QĐ 2/QĐ-UBND")
+    path = act(tmp_path, [{"from": ["C000", "C001"], "into": {"code": "N01", "name": "Mới", "unit_type": "xa"}},
+                          {"from": ["C002"], "into": {"code": "N02", "name": "Khác", "unit_type": "xa"}}])
+    rows = apply_changes(store, path)
+    assert len(rows.attrs["recognitions"]) == 1
+    rec = store.read_table("recognitions", "unit_code = 'N01'")
+    assert rec[["level", "year"]].values.tolist() == [["dat_chuan", 2022]]
+    assert "CV 3372" in rec["note"].iloc[0]
+
+
+def test_merged_commune_with_an_unrecognised_part_is_reviewed_again(store, tmp_path):
+    from layers.recognitions import record_recognition
+
+    record_recognition(store, "C000", "dat_chuan", 2019)
+    rows = apply_changes(store, act(tmp_path, [{"from": ["C000", "C001"], "into": {"code": "N01", "name": "Mới", "unit_type": "xa"}}]))
+    assert store.count("recognitions", "unit_code = 'N01'") == 0
+    assert "C001" in rows.attrs["recognitions"][0]
