@@ -38,6 +38,7 @@ __all__ = [
     "status_changes",
     "quarter_end",
     "as_of_cutoff",
+    "to_recorded_at",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,14 @@ def _format_ts(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _timestamp(value) -> str:
-    """A ``recorded_at`` value in the store's form; a date means its midnight UTC."""
+def to_recorded_at(value) -> str:
+    """A ``recorded_at`` value in the store's form; a date means its midnight UTC, None now.
+
+    Examples
+    --------
+    >>> to_recorded_at("2024-03-31")
+    '2024-03-31T00:00:00.000Z'
+    """
     if value is None:
         return utc_now()
     if isinstance(value, pd.Timestamp):
@@ -85,7 +92,7 @@ def _timestamp(value) -> str:
     text = str(value).strip()
     try:
         if len(text) == 10:
-            return _timestamp(dt.date.fromisoformat(text))
+            return to_recorded_at(dt.date.fromisoformat(text))
         return _format_ts(dt.datetime.fromisoformat(text))
     except ValueError:
         raise ValueError(
@@ -108,7 +115,7 @@ def as_of_cutoff(as_of) -> str | None:
     if as_of is None:
         return None
     if isinstance(as_of, (dt.datetime, pd.Timestamp)):
-        return _timestamp(as_of)
+        return to_recorded_at(as_of)
     if isinstance(as_of, dt.date):
         return f"{as_of.isoformat()}T23:59:59.999Z"
     text = str(as_of).strip()
@@ -118,7 +125,7 @@ def as_of_cutoff(as_of) -> str | None:
         except ValueError:
             pass
     try:
-        return _timestamp(text)
+        return to_recorded_at(text)
     except ValueError:
         raise ValueError(f"as_of: expected a date 'YYYY-MM-DD' or an ISO timestamp, got {as_of!r}") from None
 
@@ -187,9 +194,9 @@ def _declared_indicators(store: Store, set_ids: Iterable[str]) -> dict[str, set[
     return out
 
 
-def _unit_vintages(store: Store, codes: Sequence[str]) -> pd.DataFrame:
-    """(code, level, valid_from, valid_to) of every vintage of the given codes."""
-    frames = []
+def _unit_vintages(store: Store, codes: Sequence[str]) -> dict[str, list[tuple]]:
+    """code -> [(level, valid_from, valid_to), …] for every vintage of the given codes."""
+    out: dict[str, list[tuple]] = {}
     for level in ("commune", "village"):
         df = store.read_table(
             schema.ADMIN_TABLE[level],
@@ -197,26 +204,24 @@ def _unit_vintages(store: Store, codes: Sequence[str]) -> pd.DataFrame:
             [json.dumps(list(codes))],
             columns=["code", "valid_from", "valid_to"],
         )
-        frames.append(df.assign(level=level))
-    return pd.concat(frames, ignore_index=True)
+        for code, valid_from, valid_to in zip(df["code"], df["valid_from"], df["valid_to"]):
+            out.setdefault(code, []).append(
+                (level, None if _missing(valid_from) else str(valid_from),
+                 None if _missing(valid_to) else str(valid_to))
+            )
+    return out
 
 
-def _valid_during(vintages: pd.DataFrame, year: int) -> bool:
+def _valid_during(vintages: list[tuple], year: int) -> bool:
     start, end = f"{year}-01-01", f"{year}-12-31"
-    for valid_from, valid_to in zip(vintages["valid_from"], vintages["valid_to"]):
-        if (_missing(valid_from) or str(valid_from) <= end) and (
-            _missing(valid_to) or str(valid_to) > start
-        ):
-            return True
-    return False
+    return any(
+        (valid_from is None or valid_from <= end) and (valid_to is None or valid_to > start)
+        for _, valid_from, valid_to in vintages
+    )
 
 
-def _span(vintages: pd.DataFrame) -> str:
-    spans = [
-        f"{'…' if _missing(a) else a} – {'…' if _missing(b) else b}"
-        for a, b in zip(vintages["valid_from"], vintages["valid_to"])
-    ]
-    return "; ".join(spans)
+def _span(vintages: list[tuple]) -> str:
+    return "; ".join(f"{a or '…'} – {b or '…'}" for _, a, b in vintages)
 
 
 def validate_status_records(
@@ -257,6 +262,7 @@ def validate_status_records(
     """
     own_report = report is None
     report = ValidationReport() if report is None else report
+    first_problem = len(report.problems)
     df = pd.DataFrame(records) if not isinstance(records, pd.DataFrame) else records.copy()
     df = df.reset_index(drop=True)
     unknown = [c for c in df.columns if c not in _INPUT_COLUMNS and c not in _LOCATION_COLUMNS]
@@ -342,6 +348,10 @@ def validate_status_records(
     _check_indicators(store, clean, sets, report, rows, cols, file)
     _check_units(store, clean, sets, report, rows, cols, file)
     _check_duplicates(clean, report, rows, cols, file)
+    # report in row order, whichever check found the problem
+    report.problems[first_problem:] = sorted(
+        report.problems[first_problem:], key=lambda p: (p.row is None, p.row or 0)
+    )
     if own_report:
         report.raise_if_errors("status records")
     return clean
@@ -368,41 +378,43 @@ def _indicator_key(indicator: str) -> tuple:
     return tuple(int(p) if p.isdigit() else 0 for p in indicator.split("."))
 
 
+def _unit_problem(vintages: list[tuple] | None, code: str, year, cset) -> str | None:
+    """Why a unit cannot carry a status of this year and set, or None."""
+    if vintages is None:
+        return (
+            f"unit_code: no commune or village has code '{code}'; "
+            "check the code or load the admin units first"
+        )
+    if cset is not None and cset.unit_level in ("commune", "village"):
+        at_level = [v for v in vintages if v[0] == cset.unit_level]
+        if not at_level:
+            return (
+                f"unit_code: '{code}' is a {vintages[0][0]}, but set '{cset.id}' "
+                f"assesses {cset.unit_level}s"
+            )
+        vintages = at_level
+    if year is not None and not _valid_during(vintages, year):
+        return (
+            f"unit_code: '{code}' did not exist in {year} (valid {_span(vintages)}); "
+            "record the status on the unit valid that year"
+        )
+    return None
+
+
 def _check_units(store, clean, sets, report, rows, cols, file):
     codes = sorted({c for c in clean["unit_code"] if c is not None})
     if not codes:
         return
     vintages = _unit_vintages(store, codes)
-    by_code = {code: g for code, g in vintages.groupby("code")}
-    for k, (code, year, set_id) in enumerate(zip(clean["unit_code"], clean["year"], clean["set_id"])):
+    verdicts: dict[tuple, str | None] = {}
+    for k, key in enumerate(zip(clean["unit_code"], clean["year"], clean["set_id"])):
+        code, year, set_id = key
         if code is None:
             continue
-        where = {"file": file, "row": rows[k], "column": cols[k]}
-        found = by_code.get(code)
-        if found is None:
-            report.error(
-                f"unit_code: no commune or village has code '{code}'; "
-                "check the code or load the admin units first",
-                **where,
-            )
-            continue
-        cset = sets.get(set_id)
-        if cset is not None and cset.unit_level in ("commune", "village"):
-            at_level = found[found["level"] == cset.unit_level]
-            if at_level.empty:
-                report.error(
-                    f"unit_code: '{code}' is a {found['level'].iloc[0]}, but set '{set_id}' "
-                    f"assesses {cset.unit_level}s",
-                    **where,
-                )
-                continue
-            found = at_level
-        if year is not None and not _valid_during(found, year):
-            report.error(
-                f"unit_code: '{code}' did not exist in {year} (valid {_span(found)}); "
-                "record the status on the unit valid that year",
-                **where,
-            )
+        if key not in verdicts:
+            verdicts[key] = _unit_problem(vintages.get(code), code, year, sets.get(set_id))
+        if verdicts[key]:
+            report.error(verdicts[key], file=file, row=rows[k], column=cols[k])
 
 
 def _check_duplicates(clean, report, rows, cols, file):
@@ -473,26 +485,39 @@ def record_status(
     """
     if not recorded_by or not str(recorded_by).strip():
         raise ValueError("recorded_by: expected the name of who records the status, got an empty value")
-    stamp = _timestamp(recorded_at)
-    report = ValidationReport()
-    clean = validate_status_records(store, records, report=report)
-    report.raise_if_errors("status records")
-    for problem in report.warnings:
-        log.warning("status records: %s", problem)
+    stamp = to_recorded_at(recorded_at)
+    clean = validate_status_records(store, records)
+    return _append(
+        store, clean, recorded_by=recorded_by, source_document=source_document, recorded_at=stamp, conn=conn
+    )
+
+
+def _append(
+    store: Store,
+    clean: pd.DataFrame,
+    *,
+    recorded_by: str,
+    source_document: str | None,
+    recorded_at: str,
+    conn: sqlite3.Connection | None,
+) -> int:
+    """Append records already normalised by ``validate_status_records`` (importers call this
+    after validating with file locations, so that large files are not checked twice)."""
     if clean.empty:
         return 0
+    clean = clean.copy()
     clean["source_document"] = clean["source_document"].where(
         clean["source_document"].notna(), source_document
     )
     clean["recorded_by"] = str(recorded_by).strip()
-    clean["recorded_at"] = stamp
+    clean["recorded_at"] = recorded_at
     clean = clean[list(RECORD_COLUMNS)]
     if conn is not None:
         n = store.insert_rows(conn, TABLE, clean)
     else:
         with store.transaction() as own:
             n = store.insert_rows(own, TABLE, clean)
-    log.info("recorded %d status record(s) by %s at %s", n, recorded_by, stamp)
+    log.info("recorded %d status record(s) by %s at %s", n, recorded_by, recorded_at)
     return n
 
 

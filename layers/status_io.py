@@ -15,6 +15,7 @@ importing an export reproduces the same status.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import logging
@@ -78,7 +79,7 @@ _ROLES = {
     "unit": _aliases("unit", "đơn vị hành chính"),
     "district": _aliases(
         "Huyện", "Tên huyện", "district", "Huyện, thị xã, thành phố", "Huyện/thành phố",
-        "Đơn vị cấp huyện", "Xã (thôn thuộc xã)",
+        "Đơn vị cấp huyện", "Thuộc xã",
     ),
     "year": _aliases("Năm", "year", "Năm đánh giá"),
     "criterion": _aliases("criterion", "Tiêu chí", "TC", "Mã tiêu chí", "Tên tiêu chí"),
@@ -104,7 +105,7 @@ _LONG_ROLES = (
     "indicator", "set", "note", "source", "ignore",
 )
 _LOOKS_LIKE_CRITERION = re.compile(r"(?:tc|tieu chi(?: so)?|criterion)\s*\d+.*|\d{1,2}(?: .*)?")
-_TOTALS_ROW = re.compile(r"(?:tong|cong|toan (?:huyen|tinh|xa)|total)\b.*")
+_TOTALS_ROW = re.compile(r"tong|tong cong|tong so|cong|total|toan (?:huyen|tinh|xa)(?: .*)?")
 
 
 def parse_met(value) -> bool | None:
@@ -125,14 +126,19 @@ def parse_met(value) -> bool | None:
         if value in (0, 1):
             return bool(value)
         raise ValueError(f"cannot read {value!r} as met / not met")
-    text = _fold(value)
-    if not str(value).strip():
+    verdict = _parse_met_text(str(value))
+    if verdict == "?":
+        raise ValueError(f"cannot read {str(value)!r} as met / not met")
+    return verdict
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_met_text(value: str) -> bool | None | str:
+    # diacritics and case do not matter, punctuation does: "đạt?" is a question, not "Đạt"
+    text = re.sub(r"\s+", " ", ascii_fold(nfc(value) or "").lower()).strip()
+    if not text:
         return None
-    if text in _MET:
-        return True
-    if text in _NOT_MET:
-        return False
-    raise ValueError(f"cannot read {str(value)!r} as met / not met")
+    return True if text in _MET else False if text in _NOT_MET else "?"
 
 
 # --- reading a file into a grid of cells ------------------------------------------------
@@ -206,7 +212,7 @@ def _read_xlsx(path: Path, sheet: str | None, report: ValidationReport) -> _Grid
             )
             report.raise_if_errors(f"status import from '{path.name}'")
         name = sheet if sheet is not None else names[0]
-        df = book.parse(name, header=None, dtype=object)
+        df = pd.read_excel(book, sheet_name=name, header=None, dtype=object)
     rows = [[_clean_cell(v) for v in row] for row in df.itertuples(index=False, name=None)]
     return _Grid(f"{path.name} [{name}]", rows, xlsx=True, sheet=name)
 
@@ -286,6 +292,9 @@ class _Units:
             schema.ADMIN_TABLE[level], columns=["code", "name", "slug", "valid_from", "valid_to"]
         )
         self.names = dict(zip(self.table["code"], self.table["name"]))
+        self.slugs: dict[str, set[str]] = {}
+        for code, slug in zip(self.table["code"], self.table["slug"]):
+            self.slugs.setdefault(code, set()).add(slug)
         self.widths = sorted({len(c) for c in self.table["code"]})
         self._valid: dict[int, set[str]] = {}
         self._matchers: dict[str, admin_units.UnitMatcher] = {}
@@ -326,8 +335,7 @@ class _Units:
 
     def name_differs(self, code: str, name) -> bool:
         _, bare = split_type_prefix(str(name), admin_units.unit_type_prefixes(self.level))
-        slug = self.table.loc[self.table["code"] == code, "slug"]
-        return slugify(bare) not in set(slug)
+        return slugify(bare) not in self.slugs.get(code, set())
 
 
 # --- the import ------------------------------------------------------------------------------
@@ -423,6 +431,7 @@ def import_status(
     export_status, layers.status.record_status
     """
     started = utc_now()
+    stamp = status.to_recorded_at(recorded_at)
     path = Path(path)
     if form not in ("auto", "wide", "long"):
         raise ValueError(f"form: expected 'auto', 'wide' or 'long', got {form!r}")
@@ -439,7 +448,10 @@ def import_status(
     if set_id is not None:
         candidates = [criteria.get_set(set_id)]
     elif year is not None:
-        candidates = [criteria.set_for_year(year)]
+        try:
+            candidates = [criteria.set_for_year(year)]
+        except CriteriaError as exc:
+            raise CriteriaError(f"{exc}; give set_id for the criteria set the file uses") from None
     else:
         candidates = list(criteria.available_sets().values())
     found = _find_header(grid, candidates)
@@ -460,6 +472,14 @@ def import_status(
             report.error(f"header '{h}' {reason}", file=grid.file, row=header_row + 1,
                          column=grid.column_label(h, j))
 
+    if year is None and "year" not in _columns(header, ("year",)):
+        title_year = _title_year(grid, header_row)
+        hint = f"; the title says 'năm {title_year}': pass year={title_year}" if title_year else ""
+        report.error(
+            "missing year: give the year of the import or add a 'Năm' (year) column" + hint,
+            file=grid.file, row=header_row + 1,
+        )
+        report.raise_if_errors(what)
     reader = _read_wide if form == "wide" else _read_long
     records, rows_read = reader(
         store, grid, header_row, header, report,
@@ -481,11 +501,12 @@ def import_status(
     written = 0
     if not dry_run and len(to_write):
         with store.transaction() as conn:
-            written = status.record_status(
+            written = status._append(
                 store,
                 to_write.drop(columns=["row"]),
                 recorded_by=recorded_by,
-                recorded_at=recorded_at,
+                source_document=None,
+                recorded_at=stamp,
                 conn=conn,
             )
             store.insert_rows(conn, "import_log", [{
@@ -518,15 +539,18 @@ def _is_numbering_row(row: list) -> bool:
     return len(numbers) >= 3 and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
-def _data_rows(grid: _Grid, header_row: int):
-    """(excel row number, cells) of the non-empty rows under the header."""
+def _data_rows(grid: _Grid, header_row: int) -> list[tuple[int, list]]:
+    """(excel row number, cells padded to the header's width) of the rows under the header."""
+    width = len(grid.rows[header_row])
+    out = []
     for k in range(header_row + 1, len(grid.rows)):
         row = grid.rows[k]
         if all(c is None for c in row):
             continue
         if k == header_row + 1 and _is_numbering_row(row):
             continue
-        yield k + 1, row
+        out.append((k + 1, row + [None] * (width - len(row))))
+    return out
 
 
 def _columns(header, roles: tuple[str, ...]) -> dict[str, int]:
@@ -538,11 +562,12 @@ def _columns(header, roles: tuple[str, ...]) -> dict[str, int]:
     return out
 
 
-def _year_of(row, cols, year, grid, excel_row, header, report, title_year) -> int | None:
+def _year_of(row, cols, year, grid, excel_row, header, report) -> int | None:
+    """The row's year: its year cell (which must agree with ``year`` if given) or ``year``."""
+    label = grid.column_label(header[cols["year"]], cols["year"]) if "year" in cols else None
     if "year" in cols and row[cols["year"]] is not None:
         cell = row[cols["year"]]
         value = status._as_int(cell)
-        label = grid.column_label(header[cols["year"]], cols["year"])
         if value is None:
             report.error(f"cannot read {cell!r} as a year", file=grid.file, row=excel_row, column=label)
             return None
@@ -555,11 +580,7 @@ def _year_of(row, cols, year, grid, excel_row, header, report, title_year) -> in
         return value
     if year is not None:
         return year
-    hint = f"; the title says 'năm {title_year}': pass year={title_year}" if title_year else ""
-    report.error(
-        "missing year: give the year of the import or add a 'Năm' (year) column" + hint,
-        file=grid.file, row=excel_row,
-    )
+    report.error("missing year: the year cell is empty", file=grid.file, row=excel_row, column=label)
     return None
 
 
@@ -620,8 +641,7 @@ def _level(cset: criteria.CriteriaSet) -> str:
 
 def _read_wide(store, grid, header_row, header, report, *, year, set_id, on, candidates):
     cols = _columns(header, _WIDE_ROLES)
-    title_year = _title_year(grid, header_row)
-    rows = list(_data_rows(grid, header_row))
+    rows = _data_rows(grid, header_row)
     # the set: given, or in force in the year (given or from the year column)
     if set_id is not None:
         cset = criteria.get_set(set_id)
@@ -629,13 +649,20 @@ def _read_wide(store, grid, header_row, header, report, *, year, set_id, on, can
         years = {year} if year is not None else set()
         if year is None and "year" in cols:
             years = {status._as_int(r[cols["year"]]) for _, r in rows} - {None}
-        sets = {criteria.set_for_year(y).id for y in years if status.YEAR_RANGE[0] <= y <= status.YEAR_RANGE[1]}
+        sets = set()
+        for y in sorted(years):
+            try:
+                sets.add(criteria.set_for_year(y).id)
+            except CriteriaError as exc:
+                report.error(f"{exc}; give set_id", file=grid.file)
         if len(sets) > 1:
             report.error(
                 f"the rows span years under different criteria sets ({', '.join(sorted(sets))}); "
                 "split the file by set or give set_id",
                 file=grid.file,
             )
+            return pd.DataFrame(), len(rows)
+        if report.errors:
             return pd.DataFrame(), len(rows)
         cset = criteria.get_set(sets.pop()) if sets else candidates[0]
     criterion_cols: dict[int, int] = {}
@@ -673,13 +700,12 @@ def _read_wide(store, grid, header_row, header, report, *, year, set_id, on, can
     units = _Units(store, _level(cset), on)
     out, locs, seen = [], [], {}
     for excel_row, row in rows:
-        row = row + [None] * (len(header) - len(row))
         name_cell = row[cols["name"]] if "name" in cols else None
         if (("code" not in cols or row[cols["code"]] is None) and isinstance(name_cell, str)
                 and _TOTALS_ROW.fullmatch(_fold(name_cell))):
             report.warn(f"totals row '{name_cell}' skipped", file=grid.file, row=excel_row)
             continue
-        row_year = _year_of(row, cols, year, grid, excel_row, header, report, title_year)
+        row_year = _year_of(row, cols, year, grid, excel_row, header, report)
         if row_year is None:
             continue
         code = _unit_of(units, row, cols, row_year, grid, excel_row, header, report)
@@ -734,8 +760,7 @@ def _read_wide(store, grid, header_row, header, report, *, year, set_id, on, can
 
 def _read_long(store, grid, header_row, header, report, *, year, set_id, on, candidates):
     cols = _columns(header, _LONG_ROLES)
-    title_year = _title_year(grid, header_row)
-    rows = list(_data_rows(grid, header_row))
+    rows = _data_rows(grid, header_row)
     for role in ("criterion", "met"):
         if role not in cols:
             report.error(f"long form needs a '{role}' column", file=grid.file, row=header_row + 1)
@@ -746,12 +771,10 @@ def _read_long(store, grid, header_row, header, report, *, year, set_id, on, can
     units_by_level: dict[str, _Units] = {}
     out, locs = [], []
     for excel_row, row in rows:
-        row = row + [None] * (len(header) - len(row))
-
         def label(role):
             return grid.column_label(header[cols[role]], cols[role])
 
-        row_year = _year_of(row, cols, year, grid, excel_row, header, report, title_year)
+        row_year = _year_of(row, cols, year, grid, excel_row, header, report)
         if row_year is None:
             continue
         row_set = row[cols["set"]] if "set" in cols and row[cols["set"]] is not None else set_id
@@ -833,9 +856,13 @@ def _compare(store: Store, records: pd.DataFrame) -> pd.DataFrame:
                "old_value", "new_value", "change"]
     if records is None or records.empty:
         return pd.DataFrame(columns=columns)
-    current = status.current_status(
-        store, unit_codes=sorted(set(records["unit_code"])), include_indicators=True
-    )
+    current = pd.concat([
+        status.current_status(
+            store, year=year, set_id=set_id, unit_codes=sorted(set(group["unit_code"])),
+            include_indicators=True,
+        )
+        for (year, set_id), group in records.groupby(["year", "set_id"])
+    ], ignore_index=True)
     key = ["unit_code", "year", "set_id", "criterion", "indicator"]
     left = records[key + ["met", "value"]].copy()
     right = current[key + ["met", "value"]].copy()
@@ -871,7 +898,7 @@ def _compare(store: Store, records: pd.DataFrame) -> pd.DataFrame:
 _LABELS = {
     "vi": {"code": "Mã {u}", "name": "Tên {u}", "parent": "Huyện", "met": "Đạt",
            "unmet": "Không đạt", "n_met": "Số tiêu chí đạt", "criterion": "TC{n} {name}",
-           "commune": "xã", "village": "thôn", "village_parent": "Xã"},
+           "commune": "xã", "village": "thôn", "village_parent": "Thuộc xã"},
     "en": {"code": "Code", "name": "{U}", "parent": "District", "met": "Met",
            "unmet": "Not met", "n_met": "Criteria met", "criterion": "C{n} {name}",
            "commune": "Commune", "village": "Village", "village_parent": "Commune"},
