@@ -7,10 +7,12 @@ Everything is built in a local metric frame (metres, origin at the province cent
 2. The central cell is split into wards (phường) of the provincial city; the other cells
    are grown into contiguous districts; every commune cell is split into villages
    (Voronoi of relaxed sites, clipped to the convex commune cell).
-3. The noded set of all village borders is densified, displaced by one smooth warp whose
-   Jacobian stays well below 1 (so the warp is a homeomorphism and shared borders stay
-   shared), re-noded and polygonized. Villages are the faces; communes, districts and the
-   province are coverage unions of their children, so every level tiles the next exactly.
+3. The noded set of all village borders is taken once; each segment meanders inside the
+   two triangles it forms with the sites on either side ("noisy edges", so curves never
+   cross), then every vertex moves by one smooth warp whose Jacobian stays well below 1
+   (a homeomorphism: shared borders stay shared, polygons valid); the lines are re-noded
+   and polygonized. Villages are the faces; communes, districts and the province are
+   coverage unions of their children, so every level tiles the next exactly.
 """
 
 from __future__ import annotations
@@ -25,20 +27,53 @@ from scipy.spatial import Delaunay
 __all__ = ["Warp", "Tessellation", "tessellate", "subdivide", "to_multi"]
 
 GRID = 0.01  # snap-rounding grid (m) for noding the border network
-SEGMENT_M = 150.0  # densification of borders and roads before the warp
 
 
 @dataclass
-class Warp:
-    """A smooth displacement field d(p) = sum_k A_k cos(w_k . p + phi_k), per axis.
-
-    Scaled so that the operator norm of its Jacobian is at most ``max_slope`` over the
-    province: p -> p + d(p) is then injective (a homeomorphism onto its image).
-    """
+class _Field:
+    """d(p) = sum_k A_k cos(w_k . p + phi_k), per axis."""
 
     wave: np.ndarray  # (K, 2) wave vectors, rad / m
     amp: np.ndarray  # (K, 2) amplitudes (m) of the x and y displacement
     phase: np.ndarray  # (K, 2)
+
+    def displacement(self, xy: np.ndarray) -> np.ndarray:
+        # element-wise arithmetic only (no BLAS): a point moves to bit-identical
+        # coordinates whichever array it comes in, so lines and borders meet exactly
+        x, y = xy[:, 0], xy[:, 1]
+        out = np.zeros_like(xy, dtype=float)
+        for k in range(len(self.wave)):
+            arg = x * self.wave[k, 0] + y * self.wave[k, 1]
+            out[:, 0] += self.amp[k, 0] * np.cos(arg + self.phase[k, 0])
+            out[:, 1] += self.amp[k, 1] * np.cos(arg + self.phase[k, 1])
+        return out
+
+    def max_slope(self, xy: np.ndarray, chunk: int = 100_000) -> float:
+        """Largest operator norm of the Jacobian of d at the points ``xy``."""
+        best = 0.0
+        for start in range(0, len(xy), chunk):
+            arg = xy[start : start + chunk] @ self.wave.T
+            jac = np.empty((len(arg), 2, 2))
+            for axis in (0, 1):
+                jac[:, axis, :] = (-np.sin(arg + self.phase[:, axis]) * self.amp[:, axis]) @ self.wave
+            frob = (jac**2).sum(axis=(1, 2))
+            det = jac[:, 0, 0] * jac[:, 1, 1] - jac[:, 0, 1] * jac[:, 1, 0]
+            norm = np.sqrt((frob + np.sqrt(np.maximum(frob**2 - 4 * det**2, 0))) / 2)
+            best = max(best, float(norm.max()))
+        return best
+
+
+@dataclass
+class Warp:
+    """A smooth deterministic warp p -> p + d(p), composed of a few displacement fields.
+
+    Each field is scaled so that the operator norm of its Jacobian stays at most
+    ``max_slope`` (< 1) over the province: each step, hence the composition, is then
+    injective (a homeomorphism onto its image), so shared borders stay shared and
+    polygons stay valid.
+    """
+
+    fields: list[_Field]
 
     @classmethod
     def random(
@@ -46,47 +81,30 @@ class Warp:
         rng: np.random.Generator,
         extent: float,
         *,
-        modes: int = 36,
-        wavelength: tuple[float, float] = (1_500.0, 60_000.0),
-        max_slope: float = 0.5,
+        bands: tuple[tuple[float, float], ...] = ((12_000.0, 80_000.0), (1_500.0, 12_000.0)),
+        modes: int = 16,
+        max_slope: float = 0.4,
     ) -> "Warp":
-        lam = np.exp(rng.uniform(np.log(wavelength[0]), np.log(wavelength[1]), modes))
-        theta = rng.uniform(0, 2 * np.pi, modes)
-        wave = (2 * np.pi / lam)[:, None] * np.column_stack([np.cos(theta), np.sin(theta)])
-        amp = (lam**1.25)[:, None] * rng.rayleigh(1.0, (modes, 2))
-        phase = rng.uniform(0, 2 * np.pi, (modes, 2))
-        warp = cls(wave, amp, phase)
-        step = wavelength[0] / 8
-        axis = np.arange(-extent, extent + step, step)
-        gx, gy = np.meshgrid(axis, axis)
-        slope = warp.max_slope(np.column_stack([gx.ravel(), gy.ravel()]))
-        warp.amp *= max_slope / slope
-        return warp
-
-    def displacement(self, xy: np.ndarray) -> np.ndarray:
-        arg = xy @ self.wave.T  # (n, K)
-        out = np.empty_like(xy, dtype=float)
-        for axis in (0, 1):
-            out[:, axis] = np.cos(arg + self.phase[:, axis]) @ self.amp[:, axis]
-        return out
-
-    def max_slope(self, xy: np.ndarray, chunk: int = 200_000) -> float:
-        """Largest operator norm of the Jacobian of d at the points ``xy``."""
-        best = 0.0
-        for start in range(0, len(xy), chunk):
-            arg = xy[start : start + chunk] @ self.wave.T
-            jac = np.empty((len(arg), 2, 2))
-            for axis in (0, 1):
-                s = -np.sin(arg + self.phase[:, axis]) * self.amp[:, axis]
-                jac[:, axis, :] = s @ self.wave
-            frob = (jac**2).sum(axis=(1, 2))
-            det = np.linalg.det(jac)
-            norm = np.sqrt((frob + np.sqrt(np.maximum(frob**2 - 4 * det**2, 0))) / 2)
-            best = max(best, float(norm.max()))
-        return best
+        fields = []
+        for lo, hi in bands:
+            lam = np.exp(rng.uniform(np.log(lo), np.log(hi), modes))
+            theta = rng.uniform(0, 2 * np.pi, modes)
+            wave = (2 * np.pi / lam)[:, None] * np.column_stack([np.cos(theta), np.sin(theta)])
+            amp = (lam**1.1)[:, None] * rng.rayleigh(1.0, (modes, 2))
+            f = _Field(wave, amp, rng.uniform(0, 2 * np.pi, (modes, 2)))
+            step = lo / 4  # the Jacobian varies on a scale of lo / (2 pi)
+            axis = np.arange(-extent - 2 * step, extent + 2 * step, step)
+            gx, gy = np.meshgrid(axis, axis)
+            f.amp *= max_slope / f.max_slope(np.column_stack([gx.ravel(), gy.ravel()]))
+            fields.append(f)
+            extent += float(np.abs(f.amp).sum())  # later fields see displaced points
+        return cls(fields)
 
     def __call__(self, xy: np.ndarray) -> np.ndarray:
-        return xy + self.displacement(xy)
+        xy = np.asarray(xy, dtype=float)
+        for f in self.fields:
+            xy = xy + f.displacement(xy)
+        return xy
 
     def apply(self, geoms):
         """Warp shapely geometries (vertex by vertex)."""
@@ -190,7 +208,7 @@ def _lattice(rng, n_cells: int, area_m2: float):
     gx, gy = np.meshgrid(cols, rows)
     gx = gx + (np.arange(len(rows)) % 2)[:, None] * spacing / 2
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    r = spacing * 0.22 * np.sqrt(rng.random(len(pts)))
+    r = spacing * 0.3 * np.sqrt(rng.random(len(pts)))
     a = rng.uniform(0, 2 * np.pi, len(pts))
     pts = pts + np.column_stack([r * np.cos(a), r * np.sin(a)])
     frame = shapely.box(-half - 2 * spacing, -half - 2 * spacing, half + 2 * spacing, half + 2 * spacing)
@@ -349,7 +367,7 @@ def tessellate(
     ])
     # --- warp, polygonize, label ---
     extent = float(np.abs(shapely.get_coordinates(commune_cell)).max()) + 2 * spacing
-    warp = Warp.random(rng, extent, max_slope=0.35)
+    warp = Warp.random(rng, extent)
     village_geom, warnings = _warped_faces(village_cell, village_site, warp, rng)
     commune_geom = np.array([
         shapely.coverage_union_all(village_geom[village_commune == i]) for i in range(len(kind))
@@ -421,7 +439,12 @@ def _noisy_borders(cells, sites, rng: np.random.Generator, *, step: float = 60.0
     v = (np.sin(np.pi * u[:, None] * modes) * coef[seg]).sum(axis=1)
     peak = np.zeros(n_seg)
     np.maximum.at(peak, seg, np.abs(v))
-    vmax = rng.uniform(0.15, 0.45, n_seg)
+    # bend at most ~1/3 of the segment's length, so short segments do not make spikes
+    reach = np.fmax(
+        np.where(left >= 0, np.hypot(*(sites[np.maximum(left, 0)] - mid).T), np.nan),
+        np.where(right >= 0, np.hypot(*(sites[np.maximum(right, 0)] - mid).T), np.nan),
+    )
+    vmax = np.minimum(rng.uniform(0.15, 0.45, n_seg), 0.35 * length / np.nan_to_num(reach, nan=1.0))
     v *= vmax[seg] / np.where(peak > 0, peak, 1)[seg]
     v = np.where(left[seg] < 0, -np.abs(v), np.where(right[seg] < 0, np.abs(v), v))
     # insert v = 0 where the curve changes side, so each chord stays in one triangle

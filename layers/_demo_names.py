@@ -17,7 +17,7 @@ HIGHLAND = (
     "Sui", "Cấu", "Chéng", "Mế", "Thào", "Chư", "Quan", "Hồ", "Tung", "Chung", "Chù", "Lìn",
     "Pả", "Dìn", "Sì", "Ma", "Pao", "Giàng", "Seo", "Mào", "Xín", "Mần", "Lao", "Phàng",
     "Lũng", "Pù", "Hua", "Ngài", "Tủng", "Sáng", "Dền", "Vành", "Chồ", "Tỷ", "Hầu", "Thàng",
-    "Xà", "Mý", "Sủng", "Khấu", "Páo", "Cang", "Chảng", "Phừ", "Lầu", "Sừ", "Dì", "Chó",
+    "Xà", "Mý", "Sủng", "Khấu", "Páo", "Cang", "Chảng", "Phừ", "Lầu", "Sừ", "Dì", "Sảo",
 )
 VALLEY = (
     "Mường", "Nậm", "Pắc", "Khe", "Bản", "Cốc", "Na", "Nà", "Phiêng", "Huổi", "Pác", "Ta",
@@ -28,7 +28,7 @@ VALLEY = (
 KINH = (
     "Tân", "Phúc", "Bình", "Minh", "An", "Hòa", "Thịnh", "Hưng", "Xuân", "Phú", "Lộc",
     "Thành", "Yên", "Sơn", "Thanh", "Trung", "Nam", "Bắc", "Đông", "Kim", "Quang", "Thắng",
-    "Lợi", "Tiến", "Vinh", "Long", "Hải", "Cường", "Mới", "Gia", "Nghĩa", "Lương", "Khánh",
+    "Lợi", "Tiến", "Vinh", "Long", "Hải", "Cường", "Hồng", "Gia", "Nghĩa", "Lương", "Khánh",
     "Bảo", "Thái", "Phong", "Lâm", "Văn", "Đức", "Hợp", "Tường", "Nhạc", "Vĩnh", "Quý",
 )
 _STYLES = {"highland": HIGHLAND, "valley": VALLEY, "kinh": KINH}
@@ -61,11 +61,13 @@ def village_prefix(name: str) -> str:
 def province_names(count: int) -> list[str]:
     """Names of the synthetic provinces: "Sơn Cước" first, then others, none real."""
     names = ["Sơn Cước"]
-    for second in _PROVINCE_SECOND:
-        for first in _PROVINCE_FIRST:
-            name = f"{first} {second}"
-            if first != second and name not in _REAL_PROVINCES and name not in names:
-                names.append(name)
+    pairs = [(i, j) for i in range(len(_PROVINCE_FIRST)) for j in range(len(_PROVINCE_SECOND))]
+    pairs.sort(key=lambda p: ((7 * p[0] + 5 * p[1]) % 17, p))  # a fixed, well-mixed order
+    for i, j in pairs:
+        first, second = _PROVINCE_FIRST[i], _PROVINCE_SECOND[j]
+        name = f"{first} {second}"
+        if first != second and name not in _REAL_PROVINCES and name not in names:
+            names.append(name)
     if count > len(names):
         raise ValueError(f"cannot name {count} demo provinces; at most {len(names)}")
     return names[:count]
