@@ -16,11 +16,9 @@ import shapely
 from layers import admin_units, criteria, status
 from layers.store import Store
 
-__all__ = ["overview_html", "latest_status_year", "CLASS_BREAKS"]
+__all__ = ["overview_html", "latest_status_year", "class_breaks"]
 
-# Class breaks that read well for the 19-criteria set: <10, 10–14, 15–18, 19 (all met).
-CLASS_BREAKS = [(0, 9, "#d7301f", "< 10"), (10, 14, "#fc8d59", "10–14"), (15, 18, "#fdd49e", "15–18"),
-                (19, 19, "#1a9850", "19 (đạt chuẩn)")]
+COLOURS = ("#d7301f", "#fc8d59", "#fdd49e", "#1a9850")
 NO_DATA = "#bdbdbd"
 
 
@@ -34,10 +32,26 @@ def latest_status_year(store: Store, set_id: str | None = None) -> tuple[int, st
     return int(df["year"].iloc[0]), str(df["set_id"].iloc[0])
 
 
+def class_breaks(n_total: int) -> list[tuple[int, int, str, str]]:
+    """(low, high, colour, label) classes for a set of n_total criteria.
+
+    For the 19-criteria set: < 10, 10–14, 15–18, 19 (all met); other sets scale alike
+    (10 criteria: < 6, 6–7, 8–9, 10).
+    """
+    top = max(n_total, 1)
+    near = max(1, -(-top * 15 // 19))  # 15 of 19
+    mid = max(1, -(-top * 10 // 19))  # 10 of 19
+    return [
+        (0, mid - 1, COLOURS[0], f"< {mid}"),
+        (mid, near - 1, COLOURS[1], f"{mid}–{near - 1}"),
+        (near, top - 1, COLOURS[2], f"{near}–{top - 1}"),
+        (top, top, COLOURS[3], f"{top} (đủ tiêu chí / all met)"),
+    ]
+
+
 def _colour(n_met: int, n_total: int) -> str:
-    scaled = n_met if n_total == 19 else round(n_met * 19 / max(n_total, 1))
-    for low, high, colour, _ in CLASS_BREAKS:
-        if low <= scaled <= high:
+    for low, high, colour, _ in class_breaks(n_total):
+        if low <= n_met <= high:
             return colour
     return NO_DATA
 
@@ -109,13 +123,14 @@ def overview_html(
         minx, miny, maxx, maxy = communes.total_bounds
         fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     folium.LayerControl(collapsed=True).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_legend(classes, year, set_id, label)))
+    n_total = len(criteria.get_set(set_id)) if set_id else 19
+    fmap.get_root().html.add_child(folium.Element(_legend(classes, year, set_id, label, n_total)))
     fmap.get_root().header.add_child(folium.Element(
         "<title>NTM Atlas — Bản đồ Nông thôn mới</title><style>body{background:#f4f4f0}</style>"))
     return fmap.get_root().render()
 
 
-def _legend(classes: dict[str, int], year, set_id, label: str) -> str:
+def _legend(classes: dict[str, int], year, set_id, label: str, n_total: int) -> str:
     cset = criteria.get_set(set_id) if set_id else None
     title = (
         f"Số tiêu chí đạt năm {year} / Criteria met in {year}" if year else "Chưa có số liệu tiêu chí / No criteria data"
@@ -123,7 +138,7 @@ def _legend(classes: dict[str, int], year, set_id, label: str) -> str:
     rows = "".join(
         f'<div><span style="display:inline-block;width:14px;height:14px;background:{c};margin-right:6px;'
         f'border:1px solid #555"></span>{html.escape(t)} <b>({classes.get(c, 0)})</b></div>'
-        for _, _, c, t in CLASS_BREAKS
+        for _, _, c, t in class_breaks(n_total)
     )
     rows += (f'<div><span style="display:inline-block;width:14px;height:14px;background:{NO_DATA};'
              f'margin-right:6px;border:1px solid #555"></span>Chưa có số liệu / No data <b>({classes.get(NO_DATA, 0)})</b></div>')
