@@ -562,7 +562,7 @@ def export_layer_cmd(ctx, layer, path, on):
 def export_status_cmd(ctx, path, year, set_id, scope_code, as_of):
     """Export the criteria table of a year (one row per commune) to CSV or XLSX."""
     from layers.criteria import set_for_year
-    from layers.status_io import export_status
+    from layers.status_export import export_status
 
     s = _open_store(ctx)
     out = export_status(s, path, year, set_id or set_for_year(year).id, scope_code=scope_code, as_of=as_of)

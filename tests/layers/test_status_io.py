@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from geo.text import slugify
-from layers import criteria, status, status_io
+from layers import criteria, status, status_export, status_io
 from layers._errors import ImportValidationError
 from layers.store import Store
 
@@ -380,7 +380,7 @@ def _sample(store):
 
 def test_status_to_wide(store):
     _sample(store)
-    df = status_io.status_to_wide(store, 2024, SET, scope_code="084")
+    df = status_export.status_to_wide(store, 2024, SET, scope_code="084")
     assert list(df.columns[:4]) == ["Mã xã", "Tên xã", "Huyện", "TC1 Quy hoạch"]
     assert df.columns[-1] == "Số tiêu chí đạt"
     assert len(df.columns) == 3 + 19 + 1
@@ -390,7 +390,7 @@ def test_status_to_wide(store):
     assert row["TC2 Giao thông"] == "Đạt" and row["TC13 Tổ chức sản xuất và phát triển kinh tế nông thôn"] == ""
     assert row["Số tiêu chí đạt"] == 8
     assert df.set_index("Mã xã").loc["02842", "Số tiêu chí đạt"] == 0
-    q1 = status_io.status_to_wide(store, 2024, SET, as_of="2024-03-31", lang="en").set_index("Code")
+    q1 = status_export.status_to_wide(store, 2024, SET, as_of="2024-03-31", lang="en").set_index("Code")
     assert q1.loc["02890", "C19 Defence and security"] == "Not met"
     assert list(q1.columns[:2]) == ["Commune", "District"]
 
@@ -398,7 +398,7 @@ def test_status_to_wide(store):
 @pytest.mark.parametrize("name, lang", [("out.csv", "vi"), ("out.xlsx", "vi"), ("out.xlsx", "en"), ("out.csv", "en")])
 def test_export_then_import_round_trip(store, tmp_path, name, lang):
     _sample(store)
-    path = status_io.export_status(store, tmp_path / name, 2024, SET, lang=lang)
+    path = status_export.export_status(store, tmp_path / name, 2024, SET, lang=lang)
     fresh = Store(tmp_path / "fresh.gpkg", create=True)
     with fresh.transaction() as conn:  # same admin units, no status
         for table in ("provinces", "districts", "communes", "villages"):
@@ -413,10 +413,10 @@ def test_export_then_import_round_trip(store, tmp_path, name, lang):
 
 def test_export_files_open_well_in_excel(store, tmp_path):
     _sample(store)
-    csv_path = status_io.export_status(store, tmp_path / "b.csv", 2024, SET, scope_code="084")
+    csv_path = status_export.export_status(store, tmp_path / "b.csv", 2024, SET, scope_code="084")
     assert csv_path.read_bytes().startswith(b"\xef\xbb\xbf")
     assert "Sín Chéng" in csv_path.read_text(encoding="utf-8-sig")
-    xlsx = status_io.export_status(store, tmp_path / "b.xlsx", 2024, SET, scope_code="084",
+    xlsx = status_export.export_status(store, tmp_path / "b.xlsx", 2024, SET, scope_code="084",
                                    as_of="2024-03-31")
     ws = openpyxl.load_workbook(xlsx).active
     assert ws["A1"].value == "Biểu 01 – Kết quả thực hiện tiêu chí NTM năm 2024 – Si Ma Cai"
@@ -426,7 +426,7 @@ def test_export_files_open_well_in_excel(store, tmp_path):
     assert ws.column_dimensions["B"].width > ws.column_dimensions["A"].width
     assert ws.max_row == 3 + 4  # four communes of Si Ma Cai
     with pytest.raises(ValueError, match="path: expected a .csv or .xlsx file name, got 'b.json'"):
-        status_io.export_status(store, tmp_path / "b.json", 2024, SET)
+        status_export.export_status(store, tmp_path / "b.json", 2024, SET)
 
 
 def test_totals_row_and_name_mismatch_are_warnings(store, tmp_path):
