@@ -6,19 +6,16 @@ Cai and 9 xã. The plan's list form names 14 criteria in 5 xã.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import MultiPolygon, box
 
-from geo.text import slugify
 from layers import criteria, plans
 from layers._errors import ImportValidationError
 from layers.store import Store
+from _units import add_units as _add_units, sha256 as _sha
 
 SET = "qd318-2022-xa-ntm"
 XA = {  # code -> name
@@ -46,29 +43,12 @@ Xã Nàn Sín,2024,"Trường học, TTTT"
 """
 
 
-def _mp(k: int) -> MultiPolygon:
-    x = 104.0 + 0.02 * k
-    return MultiPolygon([box(x, 22.6, x + 0.01, 22.61)])
-
-
-def _add_units(store: Store, table: str, rows: list[dict]) -> None:
-    df = pd.DataFrame(rows)
-    df["slug"] = df["name"].map(slugify)
-    gdf = gpd.GeoDataFrame(df, geometry=[_mp(k) for k in range(len(df))], crs="EPSG:4326")
-    with store.transaction() as conn:
-        store.insert_features(conn, table, gdf)
-
-
 def _add_status(store: Store, rows: list[tuple]) -> None:
     """rows: (unit_code, year, criterion, met, recorded_at)."""
     df = pd.DataFrame(rows, columns=["unit_code", "year", "criterion", "met", "recorded_at"])
     df["set_id"] = SET
     with store.transaction() as conn:
         store.insert_rows(conn, "status_records", df)
-
-
-def _sha(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")

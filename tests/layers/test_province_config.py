@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -15,13 +14,12 @@ from shapely.geometry import MultiPolygon, box
 from layers import province_config
 from layers._errors import CriteriaError
 from layers.store import Store
+from _units import sha256 as _sha
 
 EXAMPLE = Path(province_config.__file__).with_name("data") / "province-config.example.yaml"
 SET = "qd318-2022-xa-ntm"
 
 
-def _sha(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")

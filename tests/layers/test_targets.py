@@ -6,20 +6,21 @@ conclusions 7/2021, Si Ma Cai plan 2024, Bắc Giang letter 01/2024. Unit codes 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 import math
 
-import geopandas as gpd
 import pandas as pd
 import pytest
-from shapely.geometry import MultiPolygon, box
 
-from geo.text import slugify
 from layers import targets
 from layers._errors import ImportValidationError
 from layers.store import Store
+import functools
+
+from _units import add_units, sha256 as _sha
+
+_add_units = functools.partial(add_units, x0=103.0, y0=22.0)
 
 SET = "qd318-2022-xa-ntm"
 
@@ -95,23 +96,6 @@ UNMET_2023 = {"SMC-05": [10, 11, 12, 17, 18], "SMC-06": [8, 19, 2, 5, 6, 13, 14]
               "SMC-09": [5, 8, 2, 6, 10, 11, 13, 17]}
 PLANNED = {"SMC-05": [10, 11, 12, 17, 18], "SMC-06": [8, 19], "SMC-07": [15, 17],
            "SMC-08": [15, 5, 17], "SMC-09": [5, 8]}
-
-
-def _mp(k: int) -> MultiPolygon:
-    x = 103.0 + 0.02 * k
-    return MultiPolygon([box(x, 22.0, x + 0.01, 22.01)])
-
-
-def _add_units(store: Store, table: str, rows: list[dict]) -> None:
-    df = pd.DataFrame(rows)
-    df["slug"] = df["name"].map(slugify)
-    gdf = gpd.GeoDataFrame(df, geometry=[_mp(k) for k in range(len(df))], crs="EPSG:4326")
-    with store.transaction() as conn:
-        store.insert_features(conn, table, gdf)
-
-
-def _sha(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write(tmp_path, name, text):
