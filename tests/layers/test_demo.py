@@ -129,6 +129,19 @@ def test_plain_gdal_readers_open_it(small):
     assert len(gpd.read_file(small.path, layer="status_records")) == small.store.count("status_records")
 
 
+def test_every_layer_has_a_complete_spatial_index(small):
+    import sqlite3
+
+    from layers import schema
+
+    with sqlite3.connect(small.path) as conn:
+        for table in schema.FEATURE_TABLES:
+            assert pyogrio.read_info(small.path, layer=table)["capabilities"]["fast_spatial_filter"], table
+            rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            indexed = conn.execute(f"SELECT count(*) FROM rtree_{table}_geom").fetchone()[0]
+            assert rows == indexed > 0, table
+
+
 # --- administrative units ------------------------------------------------------------
 
 
