@@ -70,12 +70,14 @@ def split_type_prefix(name: str, prefixes: dict[str, str]) -> tuple[str | None, 
     """Split a leading unit-type word: ("Xã Thào Chư Phìn", {"Xã": "xa"}) -> ("xa", "Thào Chư Phìn").
 
     ``prefixes`` maps the written prefix to the unit-type code; matching ignores case and
-    diacritics and prefers the longest prefix ("Thị trấn" before "Thị").
+    prefers the longest prefix ("Thị trấn" before "Thị"). Diacritics count ("Xá Ta" is a
+    name, not "Xã Ta"), except in names written without any ("Xa Thao Chu Phin").
     """
     text = nfc(name) or ""
-    folded = ascii_fold(text).lower()
+    plain = text.isascii()
+    subject = text.lower()
     for prefix in sorted(prefixes, key=len, reverse=True):
-        key = ascii_fold(prefix).lower()
-        if folded.startswith(key + " ") and len(text) > len(key) + 1:
+        key = (ascii_fold(prefix) if plain else nfc(prefix)).lower()
+        if subject.startswith(key + " ") and len(text) > len(key) + 1:
             return prefixes[prefix], text[len(key) + 1 :].strip()
     return None, text

@@ -47,3 +47,11 @@ def test_split_type_prefix_prefers_longest():
     assert split_type_prefix("Thị trấn Si Ma Cai", prefixes) == ("thi_tran", "Si Ma Cai")
     assert split_type_prefix("xã  Sán Chải", prefixes) == ("xa", "Sán Chải")
     assert split_type_prefix("Sán Chải", prefixes) == (None, "Sán Chải")
+
+
+def test_split_type_prefix_respects_diacritics_unless_there_are_none():
+    prefixes = {"Xã": "xa", "Thị trấn": "thi_tran"}
+    assert split_type_prefix("Xá Ta", prefixes) == (None, "Xá Ta")
+    assert split_type_prefix("XÃ BẢN MẾ", prefixes) == ("xa", "BẢN MẾ")
+    assert split_type_prefix("Xa Thao Chu Phin", prefixes) == ("xa", "Thao Chu Phin")
+    assert split_type_prefix("Thi tran Si Ma Cai", prefixes) == ("thi_tran", "Si Ma Cai")
