@@ -25,7 +25,7 @@ PY = VENV / "bin" / "python"
 STAMP = VENV / ".ntm-install-sha256"
 DEMO_STORE = ROOT / "var" / "ntm.gpkg"
 # Debian packages the test suite uses (browser tests, PDF rendering, Vietnamese fonts).
-APT_PACKAGES: list[str] = []
+APT_PACKAGES: list[str] = ["chromium", "poppler-utils", "fonts-dejavu-core"]
 
 
 def say(msg: str) -> None:
