@@ -13,26 +13,25 @@ Criterion names resolve through ``CriteriaSet.match_column`` and ``CRITERION_ALI
 (abbreviations planners write: ATTP, TTTT, QP-AN …). ``plan_vs_actual`` sets each planned
 criterion against the status records: met at the start of the year, met at its end.
 
-The small readers of status records and spreadsheets at the end of this module are
-shared with ``recognitions`` and ``targets``; they query ``status_records`` directly so
-these modules do not depend on ``layers.status``.
+Spreadsheets are read with ``layers._tables`` (shared with the recognitions and targets
+imports); the status at the start and end of the year comes from
+``layers.status.start_end_status``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from geo.text import ascii_fold, nfc
-from . import admin_units, criteria
+from geo.text import nfc
+from . import _tables, admin_units, criteria, status
 from ._errors import CriteriaError, ValidationReport
 from .store import Store, utc_now
 
@@ -127,15 +126,9 @@ CRITERION_ALIASES: dict[str, dict[int, tuple[str, ...]]] = {
 # --- criteria and actions -------------------------------------------------------------
 
 
-def _words(text: str) -> str:
-    """Folded, lower-case words without punctuation: "Môi trường & ATTP" -> "moi truong va attp"."""
-    folded = ascii_fold(nfc(str(text)) or "").lower().replace("&", " va ")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
-
-
 def _criterion_key(text: str) -> str:
     """Comparison key for a criterion name: words without "và"/"and" and a leading "tiêu chí"."""
-    words = [w for w in _words(text).split() if w not in ("va", "and")]
+    words = [w for w in _tables.words(text).split() if w not in ("va", "and")]
     if words[:2] == ["tieu", "chi"]:
         words = words[2:]
     return " ".join(words)
@@ -239,7 +232,7 @@ def parse_criteria_list(cset: criteria.CriteriaSet, text) -> tuple[list[int], li
 
 
 def _action(text) -> str | None:
-    key = _words(text)
+    key = _tables.words(text)
     for code, aliases in _ACTION_ALIASES.items():
         if key in aliases:
             return code
@@ -306,9 +299,9 @@ def import_plans(
     started = utc_now()
     path = Path(path)
     report = ValidationReport()
-    sheet = _read_sheet(path, report)
+    sheet = _tables.read_sheet(path, report)
     report.raise_if_errors(f"plans import from '{path.name}'")
-    cols = _map_columns(sheet, _PLAN_COLUMNS, report, file=path.name)
+    cols = _tables.map_columns(sheet, _PLAN_COLUMNS, report, file=path.name)
     for needed in ("commune", "criterion"):
         if needed not in cols:
             report.error(
@@ -325,7 +318,7 @@ def import_plans(
     for k, rec in enumerate(sheet.to_dict("records")):
         rowno = k + 2
         where = {"file": path.name, "row": rowno}
-        cell = {name: _cell(rec, col) for name, col in cols.items()}
+        cell = {name: _tables.cell(rec, col) for name, col in cols.items()}
         row_year = _row_year(cell.get("year"), year, report, {**where, "column": cols.get("year", "year")})
         row_set = _row_set(cell.get("set_id") or set_id, row_year, report,
                            {**where, "column": cols.get("set_id", "set_id")})
@@ -333,8 +326,8 @@ def import_plans(
             continue
         if row_year not in matchers:
             matchers[row_year] = admin_units.UnitMatcher(store, "commune", on=admin_units.year_end(row_year))
-        unit = _resolve_unit(matchers[row_year], cell.get("commune"), cell.get("district"), report,
-                             {**where, "column": cols["commune"]})
+        unit = _tables.resolve_unit(matchers[row_year], cell.get("commune"), cell.get("district"),
+                                    report, {**where, "column": cols["commune"]})
         action = "achieve"
         if "action" in cols:
             action = _action(cell.get("action"))
@@ -389,7 +382,7 @@ def import_plans(
             ).rowcount
         df["recorded_at"] = utc_now()
         store.insert_rows(conn, "plans", df)
-        _log_import(store, conn, "plans", path, len(df), summary["warnings"], started, recorded_by)
+        _tables.log_import(store, conn, "plans", path, len(df), summary["warnings"], started, recorded_by)
     summary["replaced"] = replaced
     log.info("plans: %d rows from %s (%d replaced)", len(df), path.name, replaced)
     return summary
@@ -431,20 +424,6 @@ def _row_set(set_id: str | None, year: int | None, report, where) -> criteria.Cr
     return None
 
 
-def _resolve_unit(matcher: admin_units.UnitMatcher, text, parent, report, where) -> str | None:
-    """A unit code from a code or a name (with an optional parent), or None after an error."""
-    if not text:
-        report.error(f"no {matcher.level} given", **where)
-        return None
-    code = matcher.by_code(text)
-    if code:
-        return code
-    code, reason = matcher.by_name(str(text), parent or None)
-    if code is None:
-        report.error(f"{reason}; give a {matcher.level} code or a name known in the store", **where)
-    return code
-
-
 # --- plan against status --------------------------------------------------------------
 
 
@@ -477,8 +456,8 @@ def plan_vs_actual(
                "met_start", "met_end", "outcome", "document"]
     if plans.empty:
         return pd.DataFrame(columns=columns)
-    status = _start_end_status(store, set_id, year, as_of=as_of)
-    df = plans.merge(status, on=["unit_code", "criterion"], how="left")
+    met = status.start_end_status(store, set_id, year, as_of=as_of)
+    df = plans.merge(met, on=["unit_code", "criterion"], how="left")
     for col in ("met_start", "met_end"):
         df[col] = df[col].astype("boolean")
     end = df["met_end"]
@@ -489,7 +468,7 @@ def plan_vs_actual(
         ["not_assessed", "achieved", "missed", "maintained"],
         default="lost",
     )
-    df["name"] = df["unit_code"].map(_unit_names(store, "commune", df["unit_code"]))
+    df["name"] = df["unit_code"].map(_tables.unit_names(store, "commune", df["unit_code"]))
     df["criterion_name"] = df["criterion"].map(lambda n: cset.criterion(int(n)).name_vi)
     return df[columns].reset_index(drop=True)
 
@@ -522,148 +501,3 @@ def plan_summary(
     })
     out = flags.groupby(["unit_code", "name"], sort=True, dropna=False)[counts].sum().reset_index()
     return out.astype({c: "int64" for c in counts})
-
-
-# --- shared readers (status records, spreadsheets, import log) ------------------------
-
-
-def _as_of_instant(as_of) -> str:
-    """The recorded_at bound for ``as_of``: a date means the end of that day (UTC)."""
-    if as_of is None:
-        return "9999-12-31T23:59:59.999Z"
-    if isinstance(as_of, dt.datetime):
-        stamp = as_of.astimezone(dt.timezone.utc) if as_of.tzinfo else as_of
-        return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    if isinstance(as_of, dt.date):
-        return f"{as_of.isoformat()}T23:59:59.999Z"
-    text = str(as_of).strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return f"{text}T23:59:59.999Z"
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+Z?", text):
-        return text if text.endswith("Z") else text + "Z"
-    raise ValueError(f"'as_of' should be a date, a datetime or 'YYYY-MM-DD[THH:MM:SSZ]', got {as_of!r}")
-
-
-def _status_records(
-    store: Store, set_id: str, years: Iterable[int], *, as_of=None, pick: str = "latest"
-) -> pd.DataFrame:
-    """Criterion-level status per (unit_code, year, criterion): the latest (or earliest)
-    record with recorded_at <= ``as_of``. Columns unit_code, year, criterion, met."""
-    years = sorted({int(y) for y in years})
-    order = "DESC" if pick == "latest" else "ASC"
-    sql = f"""
-        SELECT unit_code, year, criterion, met FROM (
-          SELECT unit_code, year, criterion, met,
-                 ROW_NUMBER() OVER (PARTITION BY unit_code, year, criterion
-                                    ORDER BY recorded_at {order}, id {order}) AS k
-          FROM status_records
-          WHERE set_id = ? AND indicator IS NULL AND recorded_at <= ?
-            AND year IN ({", ".join("?" * len(years))})
-        ) WHERE k = 1"""
-    with contextlib.closing(store.connect()) as conn:
-        rows = conn.execute(sql, [set_id, _as_of_instant(as_of), *years]).fetchall()
-    df = pd.DataFrame.from_records(rows, columns=["unit_code", "year", "criterion", "met"])
-    df["met"] = df["met"].astype("boolean") if len(df) else pd.Series(dtype="boolean")
-    return df.astype({"year": "int64", "criterion": "int64"})
-
-
-def _start_end_status(
-    store: Store, set_id: str, year: int, *, as_of=None, start_year: int | None = None
-) -> pd.DataFrame:
-    """met_start and met_end per (unit_code, criterion) for ``year``.
-
-    Start: latest status of ``start_year`` (default year-1); where none, the earliest
-    record of ``year``. End: the latest record of ``year``.
-    """
-    start_year = year - 1 if start_year is None else start_year
-    latest = _status_records(store, set_id, [start_year, year], as_of=as_of)
-    earliest = _status_records(store, set_id, [year], as_of=as_of, pick="earliest")
-    key = ["unit_code", "criterion"]
-    prev = latest[latest["year"] == start_year][key + ["met"]].rename(columns={"met": "met_prev"})
-    prev["has_prev"] = True
-    first = earliest[key + ["met"]].rename(columns={"met": "met_first"})
-    end = latest[latest["year"] == year][key + ["met"]].rename(columns={"met": "met_end"})
-    out = prev.merge(first, on=key, how="outer").merge(end, on=key, how="outer")
-    has_prev = out["has_prev"].eq(True).to_numpy()
-    out["met_start"] = pd.array(
-        np.where(has_prev, out["met_prev"].astype(object), out["met_first"].astype(object)),
-        dtype="boolean",
-    )
-    out["met_end"] = out["met_end"].astype("boolean")
-    return out[key + ["met_start", "met_end"]]
-
-
-def _unit_names(store: Store, level: str, codes: Iterable[str]) -> dict[str, str]:
-    """Code -> name (the latest vintage's) for the given codes."""
-    codes = sorted({c for c in codes if c is not None})
-    if not codes:
-        return {}
-    table = admin_units.schema.ADMIN_TABLE[level]
-    df = store.read_table(table, f"code IN ({', '.join('?' * len(codes))})", codes,
-                          columns=["code", "name", "valid_from"], order_by="ifnull(valid_from, '')")
-    return dict(zip(df["code"], df["name"]))
-
-
-def _norm_header(text) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", ascii_fold(nfc(str(text)) or "").lower()).strip("_")
-
-
-def _read_sheet(path: Path, report: ValidationReport) -> pd.DataFrame:
-    """A CSV (UTF-8) or XLSX first sheet as text cells ('' for empty); errors go to report."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                             skipinitialspace=True)
-        elif suffix in (".xlsx", ".xlsm"):
-            df = pd.read_excel(path, dtype=str, engine="openpyxl").fillna("")
-        else:
-            report.error(f"unsupported file type '{suffix}'; expected .csv or .xlsx", file=path.name)
-            return pd.DataFrame()
-    except FileNotFoundError:
-        report.error("file not found", file=str(path))
-        return pd.DataFrame()
-    except (UnicodeDecodeError, ValueError, OSError, pd.errors.ParserError) as exc:
-        report.error(f"cannot read the file: {exc}; save it as UTF-8 CSV or XLSX", file=path.name)
-        return pd.DataFrame()
-    df = df.astype(object).map(lambda v: nfc(v) if isinstance(v, str) else v)
-    blank = df.apply(lambda r: all(v in ("", None) for v in r), axis=1) if len(df) else []
-    return df[~np.asarray(blank, dtype=bool)] if len(df) else df
-
-
-def _map_columns(
-    df: pd.DataFrame, spec: dict[str, Sequence[str]], report: ValidationReport, *, file: str
-) -> dict[str, str]:
-    """Canonical name -> the file's header, from accepted (normalised) header aliases."""
-    lookup = {alias: name for name, aliases in spec.items() for alias in aliases}
-    found: dict[str, str] = {}
-    for header in df.columns:
-        name = lookup.get(_norm_header(header))
-        if name is None:
-            report.warn(f"column '{header}' is not used", file=file, column=str(header))
-        elif name in found:
-            report.error(f"columns '{found[name]}' and '{header}' both give '{name}'; keep one",
-                         file=file, column=str(header))
-        else:
-            found[name] = header
-    return found
-
-
-def _cell(rec: dict, col: str | None):
-    """A cell's stripped text, or None when empty."""
-    if col is None:
-        return None
-    value = rec.get(col)
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _log_import(store, conn, kind: str, path, rows: int, warnings: list[str], started: str,
-                recorded_by: str | None) -> None:
-    store.insert_rows(conn, "import_log", [{
-        "kind": kind, "source": str(path), "rows_written": rows,
-        "warnings": json.dumps(warnings, ensure_ascii=False) if warnings else None,
-        "started_at": started, "finished_at": utc_now(), "recorded_by": recorded_by,
-    }])

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import admin_units, criteria, plans, schema
+from . import _tables, admin_units, criteria, schema, status
 from ._errors import ValidationReport
 from .store import Store, utc_now
 
@@ -79,7 +79,7 @@ def _vocab_lookup(codes_aliases: dict[str, tuple[str, ...]], labels: dict | None
         if labels and code in labels:
             names += [labels[code]["vi"], labels[code]["en"]]
         for name in names:
-            out[plans._words(name.replace("_", " "))] = code
+            out[_tables.words(name.replace("_", " "))] = code
     return out
 
 
@@ -145,17 +145,17 @@ def import_recognitions(
     started = utc_now()
     path = Path(path)
     report = ValidationReport()
-    sheet = plans._read_sheet(path, report)
+    sheet = _tables.read_sheet(path, report)
     what = f"recognitions import from '{path.name}'"
     report.raise_if_errors(what)
-    cols = plans._map_columns(sheet, _COLUMNS, report, file=path.name)
+    cols = _tables.map_columns(sheet, _COLUMNS, report, file=path.name)
     for needed in ("unit", "level", "year"):
         if needed not in cols:
             report.error(f"missing column '{needed}' (accepted headers: {', '.join(_COLUMNS[needed][:5])} …)",
                          file=path.name)
     report.raise_if_errors(what)
     raw = [
-        (k + 2, {name: plans._cell(rec, col) for name, col in cols.items()} | {"_cols": cols})
+        (k + 2, {name: _tables.cell(rec, col) for name, col in cols.items()} | {"_cols": cols})
         for k, rec in enumerate(sheet.to_dict("records"))
     ]
     rows = _check_rows(store, raw, report, file=path.name)
@@ -168,8 +168,8 @@ def import_recognitions(
         return summary
     with store.transaction() as conn:
         store.insert_rows(conn, "recognitions", pd.DataFrame(rows).assign(recorded_at=utc_now()))
-        plans._log_import(store, conn, "recognitions", path, len(rows), summary["warnings"],
-                          started, recorded_by)
+        _tables.log_import(store, conn, "recognitions", path, len(rows), summary["warnings"],
+                           started, recorded_by)
     log.info("recognitions: %d rows from %s", len(rows), path.name)
     return summary
 
@@ -214,7 +214,7 @@ def _check_rows(store: Store, raw: list[tuple[int | None, dict]], report: Valida
         cols = cell.get("_cols", {})
         where = lambda name: {"file": file, "row": rowno, "column": cols.get(name, name)}  # noqa: E731
         errors_before = len(report.errors)
-        level = level_codes.get(plans._words(cell.get("level") or ""))
+        level = level_codes.get(_tables.words(cell.get("level") or ""))
         if level is None:
             report.error(f"unknown recognition level '{cell.get('level')}'; expected one of "
                          f"{', '.join(LEVEL_RANK)} (Đạt chuẩn, Nâng cao, Kiểu mẫu, Hoàn thành)",
@@ -222,7 +222,7 @@ def _check_rows(store: Store, raw: list[tuple[int | None, dict]], report: Valida
         year = _year(cell.get("year"), report, where("year"))
         unit_level = None
         if cell.get("unit_level"):
-            unit_level = unit_levels.get(plans._words(cell["unit_level"]))
+            unit_level = unit_levels.get(_tables.words(cell["unit_level"]))
             if unit_level is None:
                 report.error(f"unknown unit level '{cell['unit_level']}'; expected xã/commune, "
                              "huyện/district or thôn/village", **where("unit_level"))
@@ -313,7 +313,7 @@ def _find_unit(store, text, parent, unit_level, year, matchers, report, where) -
     key = (unit_level, year or 0)
     if key not in matchers:
         matchers[key] = admin_units.UnitMatcher(store, unit_level, on=on)
-    return plans._resolve_unit(matchers[key], text, parent, report, where)
+    return _tables.resolve_unit(matchers[key], text, parent, report, where)
 
 
 # --- reading --------------------------------------------------------------------------
@@ -382,8 +382,8 @@ def at_risk(
     cset = criteria.get_set(set_id)
     rs = recognition_status(store, year, unit_level="commune", scope_code=scope_code)
     rs = rs[rs["rank"] >= 1]
-    status = plans._status_records(store, set_id, [year], as_of=as_of)
-    failing = status[status["met"].eq(False).fillna(False) & status["unit_code"].isin(rs["unit_code"])]
+    latest = status.status_by_year(store, set_id, [year], as_of=as_of)
+    failing = latest[latest["met"].eq(False).fillna(False) & latest["unit_code"].isin(rs["unit_code"])]
     grouped = (failing.sort_values("criterion").groupby("unit_code")["criterion"]
                .agg(lambda s: [int(n) for n in s]).rename("failing").reset_index())
     out = rs.merge(grouped, on="unit_code", how="inner")
@@ -473,5 +473,5 @@ def merged_unit_recognition(
     day = str(on or dt.date.today().isoformat())
     recs = recs[(recs["valid_until"].isna() | (recs["valid_until"].astype(object) >= day))
                 & (recs["year"] <= int(day[:4]))]
-    names = plans._unit_names(store, "commune", [new_code, *old])
+    names = _tables.unit_names(store, "commune", [new_code, *old])
     return merge_rule(recs, new_code, old, names=names)

@@ -12,17 +12,17 @@ demand and never stored.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
-import math
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import admin_units, criteria, schema
+from . import _tables, admin_units, criteria, schema
 from ._errors import CriteriaError, ValidationReport
 from .store import Store, utc_now
 
@@ -32,8 +32,11 @@ __all__ = [
     "YEAR_RANGE",
     "validate_status_records",
     "record_status",
+    "append_records",
     "current_status",
     "status_history",
+    "status_by_year",
+    "start_end_status",
     "criteria_summary",
     "status_changes",
     "quarter_end",
@@ -147,33 +150,6 @@ def quarter_end(year: int, quarter: int) -> dt.date:
 # --- validation ------------------------------------------------------------------------
 
 
-def _missing(value) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _as_int(value) -> int | None:
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def _as_text(value) -> str | None:
-    if _missing(value):
-        return None
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
-
-
 def _declared_indicators(store: Store, set_ids: Iterable[str]) -> dict[str, set[str]]:
     """Indicators known per set: from the shipped YAML and the store's province tables."""
     out: dict[str, set[str]] = {}
@@ -206,8 +182,8 @@ def _unit_vintages(store: Store, codes: Sequence[str]) -> dict[str, list[tuple]]
         )
         for code, valid_from, valid_to in zip(df["code"], df["valid_from"], df["valid_to"]):
             out.setdefault(code, []).append(
-                (level, None if _missing(valid_from) else str(valid_from),
-                 None if _missing(valid_to) else str(valid_to))
+                (level, None if _tables.is_missing(valid_from) else str(valid_from),
+                 None if _tables.is_missing(valid_to) else str(valid_to))
             )
     return out
 
@@ -287,17 +263,17 @@ def validate_status_records(
     sets: dict[str, criteria.CriteriaSet | None] = {}
     for k, rec in enumerate(df[list(_INPUT_COLUMNS)].itertuples(index=False)):
         where = {"file": file, "row": rows[k], "column": cols[k]}
-        unit_code = _as_text(rec.unit_code)
+        unit_code = _tables.as_text(rec.unit_code)
         if unit_code is None:
             report.error("unit_code is empty; expected a commune or village code", **where)
-        year = _as_int(rec.year)
+        year = _tables.as_int(rec.year)
         if year is None or not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]:
             report.error(
                 f"year: expected a year from {YEAR_RANGE[0]} to {YEAR_RANGE[1]}, got {rec.year!r}",
                 **where,
             )
             year = None
-        set_id = _as_text(rec.set_id)
+        set_id = _tables.as_text(rec.set_id)
         if set_id not in sets:
             try:
                 sets[set_id] = criteria.get_set(set_id)
@@ -307,7 +283,7 @@ def validate_status_records(
         elif sets[set_id] is None:
             report.error(f"set_id: unknown criteria set {set_id!r}", **where)
         cset = sets[set_id]
-        number = _as_int(rec.criterion)
+        number = _tables.as_int(rec.criterion)
         if number is None:
             report.error(f"criterion: expected a criterion number, got {rec.criterion!r}", **where)
         elif cset is not None and number not in cset.numbers:
@@ -316,7 +292,7 @@ def validate_status_records(
                 **where,
             )
             number = None
-        indicator = _as_text(rec.indicator)
+        indicator = _tables.as_text(rec.indicator)
         if indicator is not None and number is not None and not indicator.startswith(f"{number}."):
             report.error(
                 f"indicator: '{indicator}' does not belong to criterion {number}; "
@@ -324,14 +300,14 @@ def validate_status_records(
                 **where,
             )
         met = rec.met
-        if _missing(met):
+        if _tables.is_missing(met):
             met = None
         elif isinstance(met, (bool, np.bool_)):
             met = bool(met)
         else:
             report.error(f"met: expected True, False or None (no data), got {met!r}", **where)
         value = rec.value
-        if _missing(value):
+        if _tables.is_missing(value):
             value = None
         elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
             value = float(value)
@@ -339,9 +315,9 @@ def validate_status_records(
             report.error(f"value: expected a number, got {value!r}; use value_text for text", **where)
         for name, v in zip(_INPUT_COLUMNS, (unit_code, year, set_id, number, indicator, met, value)):
             out[name].append(v)
-        out["value_text"].append(_as_text(rec.value_text))
-        out["source_document"].append(_as_text(rec.source_document))
-        out["note"].append(_as_text(rec.note))
+        out["value_text"].append(_tables.as_text(rec.value_text))
+        out["source_document"].append(_tables.as_text(rec.source_document))
+        out["note"].append(_tables.as_text(rec.note))
     clean = pd.DataFrame(out, columns=list(_INPUT_COLUMNS))
     clean = clean.astype(object).where(clean.notna(), None)
 
@@ -487,12 +463,12 @@ def record_status(
         raise ValueError("recorded_by: expected the name of who records the status, got an empty value")
     stamp = to_recorded_at(recorded_at)
     clean = validate_status_records(store, records)
-    return _append(
+    return append_records(
         store, clean, recorded_by=recorded_by, source_document=source_document, recorded_at=stamp, conn=conn
     )
 
 
-def _append(
+def append_records(
     store: Store,
     clean: pd.DataFrame,
     *,
@@ -501,8 +477,16 @@ def _append(
     recorded_at: str,
     conn: sqlite3.Connection | None,
 ) -> int:
-    """Append records already normalised by ``validate_status_records`` (importers call this
-    after validating with file locations, so that large files are not checked twice)."""
+    """Append records already normalised by ``validate_status_records``; returns how many.
+
+    Importers validate with file locations first and then call this, so that large files
+    are not checked twice. ``recorded_at`` is already in the store's form
+    (``to_recorded_at``); ``conn`` writes inside the caller's transaction.
+
+    See Also
+    --------
+    record_status : validate and append in one call.
+    """
     if clean.empty:
         return 0
     clean = clean.copy()
@@ -652,6 +636,107 @@ def status_history(
         columns=["id", *RECORD_COLUMNS],
         order_by="recorded_at, id",
     ).reset_index(drop=True)
+
+
+def status_by_year(
+    store: Store,
+    set_id: str,
+    years: Iterable[int],
+    *,
+    as_of=None,
+    pick: str = "latest",
+) -> pd.DataFrame:
+    """Criterion-level status of every unit in some years: one record per key.
+
+    Plans and recognitions compare a year's status with the previous year's, so they
+    need several years at once, and the first assessment of a year as well as the last.
+
+    Parameters
+    ----------
+    store
+        The store to read.
+    set_id
+        The criteria set.
+    years
+        Assessment years to read.
+    as_of
+        Only records with ``recorded_at`` up to this cutoff (see ``as_of_cutoff``).
+    pick
+        ``"latest"`` (the status then) or ``"earliest"`` (the first assessment of the
+        year) record of each key, by ``recorded_at`` then ``id``.
+
+    Returns
+    -------
+    DataFrame
+        unit_code, year, criterion (int64), met (boolean, NA for retractions), in no
+        particular order. Sub-indicator rows are left out.
+
+    See Also
+    --------
+    current_status, start_end_status
+    """
+    if pick not in ("latest", "earliest"):
+        raise ValueError(f"pick: expected 'latest' or 'earliest', got {pick!r}")
+    years = sorted({int(y) for y in years})
+    order = "DESC" if pick == "latest" else "ASC"
+    cutoff = as_of_cutoff(as_of)
+    sql = f"""
+        SELECT unit_code, year, criterion, met FROM (
+          SELECT unit_code, year, criterion, met,
+                 ROW_NUMBER() OVER (PARTITION BY unit_code, year, criterion
+                                    ORDER BY recorded_at {order}, id {order}) AS k
+          FROM {TABLE}
+          WHERE set_id = ? AND indicator IS NULL{"" if cutoff is None else " AND recorded_at <= ?"}
+            AND year IN ({", ".join("?" * len(years))})
+        ) WHERE k = 1"""
+    params = [set_id, *([] if cutoff is None else [cutoff]), *years]
+    with contextlib.closing(store.connect()) as conn:
+        rows = conn.execute(sql, params).fetchall()
+    df = pd.DataFrame.from_records(rows, columns=["unit_code", "year", "criterion", "met"])
+    df["met"] = df["met"].astype("boolean") if len(df) else pd.Series(dtype="boolean")
+    return df.astype({"year": "int64", "criterion": "int64"})
+
+
+def start_end_status(
+    store: Store,
+    set_id: str,
+    year: int,
+    *,
+    as_of=None,
+    start_year: int | None = None,
+) -> pd.DataFrame:
+    """Whether each criterion was met at the start and at the end of ``year``.
+
+    Start: the latest status of ``start_year`` (default ``year - 1``); for a key without
+    one, the earliest record of ``year``. End: the latest record of ``year``. Both count
+    only records up to ``as_of``. Plans and targets measure a year's progress with this.
+
+    Returns
+    -------
+    DataFrame
+        unit_code, criterion, met_start, met_end (boolean; NA where unknown), one row
+        per key with a record in either year.
+
+    See Also
+    --------
+    status_by_year, status_changes
+    """
+    start_year = year - 1 if start_year is None else start_year
+    latest = status_by_year(store, set_id, [start_year, year], as_of=as_of)
+    earliest = status_by_year(store, set_id, [year], as_of=as_of, pick="earliest")
+    key = ["unit_code", "criterion"]
+    prev = latest[latest["year"] == start_year][key + ["met"]].rename(columns={"met": "met_prev"})
+    prev["has_prev"] = True
+    first = earliest[key + ["met"]].rename(columns={"met": "met_first"})
+    end = latest[latest["year"] == year][key + ["met"]].rename(columns={"met": "met_end"})
+    out = prev.merge(first, on=key, how="outer").merge(end, on=key, how="outer")
+    has_prev = out["has_prev"].eq(True).to_numpy()
+    out["met_start"] = pd.array(
+        np.where(has_prev, out["met_prev"].astype(object), out["met_first"].astype(object)),
+        dtype="boolean",
+    )
+    out["met_end"] = out["met_end"].astype("boolean")
+    return out[key + ["met_start", "met_end"]]
 
 
 def _scope_units(store: Store, year: int, cset: criteria.CriteriaSet, scope_code) -> pd.DataFrame:

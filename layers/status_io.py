@@ -31,7 +31,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from geo.text import ascii_fold, mojibake_reason, nfc, slugify, split_type_prefix
-from . import admin_units, criteria, schema, status
+from . import _tables, admin_units, criteria, schema, status
 from ._errors import CriteriaError, Problem, ValidationReport
 from .store import Store, utc_now
 
@@ -498,7 +498,7 @@ def import_status(
     written = 0
     if not dry_run and len(to_write):
         with store.transaction() as conn:
-            written = status._append(
+            written = status.append_records(
                 store,
                 to_write.drop(columns=["row"]),
                 recorded_by=recorded_by,
@@ -564,7 +564,7 @@ def _year_of(row, cols, year, grid, excel_row, header, report) -> int | None:
     label = grid.column_label(header[cols["year"]], cols["year"]) if "year" in cols else None
     if "year" in cols and row[cols["year"]] is not None:
         cell = row[cols["year"]]
-        value = status._as_int(cell)
+        value = _tables.as_int(cell)
         if value is None:
             report.error(f"cannot read {cell!r} as a year", file=grid.file, row=excel_row, column=label)
             return None
@@ -645,7 +645,7 @@ def _read_wide(store, grid, header_row, header, report, *, year, set_id, on, can
     else:
         years = {year} if year is not None else set()
         if year is None and "year" in cols:
-            years = {status._as_int(r[cols["year"]]) for _, r in rows} - {None}
+            years = {_tables.as_int(r[cols["year"]]) for _, r in rows} - {None}
         sets = set()
         for y in sorted(years):
             try:
@@ -739,7 +739,7 @@ def _read_wide(store, grid, header_row, header, report, *, year, set_id, on, can
             })
             locs.append((excel_row, label))
         if "n_met" in cols and row[cols["n_met"]] is not None:
-            declared = status._as_int(row[cols["n_met"]])
+            declared = _tables.as_int(row[cols["n_met"]])
             if declared is not None and declared != n_met:
                 report.warn(
                     f"the row says {declared} criteria met but {n_met} criterion cells are met",
@@ -784,11 +784,11 @@ def _read_long(store, grid, header_row, header, report, *, year, set_id, on, can
         if level not in units_by_level:
             units_by_level[level] = _Units(store, level, on)
         code = _unit_of(units_by_level[level], row, cols, row_year, grid, excel_row, header, report)
-        indicator = status._as_text(row[cols["indicator"]]) if "indicator" in cols else None
+        indicator = _tables.as_text(row[cols["indicator"]]) if "indicator" in cols else None
         crit_cell = row[cols["criterion"]]
         if crit_cell is None and indicator:
             crit_cell = indicator.split(".")[0]
-        number = status._as_int(crit_cell)
+        number = _tables.as_int(crit_cell)
         if number is None and crit_cell is not None:
             number = cset.match_column(_header_text(crit_cell))
         if number is None or number not in cset.numbers:

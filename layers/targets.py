@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import admin_units, criteria, plans, recognitions
+from . import _tables, admin_units, criteria, recognitions, status
 from ._errors import CriteriaError, ValidationReport
 from .store import Store, utc_now
 
@@ -157,16 +157,16 @@ def targets_from_sheet(path: str | Path) -> list[Target]:
     """Read and check targets from a CSV/XLSX file: one target per row, same fields as YAML."""
     path = Path(path)
     report = ValidationReport()
-    sheet = plans._read_sheet(path, report)
+    sheet = _tables.read_sheet(path, report)
     report.raise_if_errors(f"targets file '{path.name}'")
-    cols = plans._map_columns(sheet, _SHEET_COLUMNS, report, file=path.name)
+    cols = _tables.map_columns(sheet, _SHEET_COLUMNS, report, file=path.name)
     for needed in ("scope", "metric", "target_year", "value"):
         if needed not in cols:
             report.error(f"missing column '{needed}'", file=path.name)
     report.raise_if_errors(f"targets file '{path.name}'")
     out: list[Target] = []
     for k, rec in enumerate(sheet.to_dict("records")):
-        fields = {name: plans._cell(rec, col) for name, col in cols.items()}
+        fields = {name: _tables.cell(rec, col) for name, col in cols.items()}
         out += _targets_from_fields({n: v for n, v in fields.items() if v is not None},
                                     f"row {k + 2}", report, path.name)
     if not out and not report.errors:
@@ -274,7 +274,7 @@ def _number(v, key, at, report, file, *, required=False) -> float | None:
 def _bool(v, key, at, report, file) -> bool:
     if isinstance(v, bool):
         return v
-    words = plans._words(str(v))
+    words = _tables.words(str(v))
     if words in ("1", "true", "yes", "x", "co"):
         return True
     if words in ("", "0", "false", "no", "khong"):
@@ -339,7 +339,7 @@ def record_targets(
         summary["replaced"] = sum(conn.execute(delete, t.key()).rowcount for t in targets)
         store.insert_rows(conn, "targets", rows.assign(recorded_at=utc_now()))
         if source:
-            plans._log_import(store, conn, "targets", source, len(rows), [], started, None)
+            _tables.log_import(store, conn, "targets", source, len(rows), [], started, None)
     log.info("targets: %d written, %d replaced", len(rows), summary["replaced"])
     return summary
 
@@ -452,7 +452,7 @@ class _Facts:
         return levels.get(code)
 
     def start_end(self, set_id: str, year: int, start_year: int | None) -> pd.DataFrame:
-        return self._memo(("start_end", set_id, year, start_year), lambda: plans._start_end_status(
+        return self._memo(("start_end", set_id, year, start_year), lambda: status.start_end_status(
             self.store, set_id, year, start_year=start_year))
 
     def ranks(self, level: str, year: int) -> pd.Series:
@@ -461,7 +461,7 @@ class _Facts:
 
     def met_counts(self, set_id: str, year: int) -> pd.Series:
         def count():
-            s = plans._status_records(self.store, set_id, [year])
+            s = status.status_by_year(self.store, set_id, [year])
             return s.assign(met=s["met"].fillna(False).astype(bool)).groupby("unit_code")["met"].sum()
         return self._memo(("met", set_id, year), count)
 
@@ -525,7 +525,7 @@ def evaluate_targets(
     out = pd.DataFrame(rows, columns=columns)
     names: dict[str, str] = {}
     for level in admin_units.LEVELS:
-        names |= plans._unit_names(store, level, out["scope_code"])
+        names |= _tables.unit_names(store, level, out["scope_code"])
     out["scope_name"] = out["scope_code"].map(names)
     out["met"] = out["met"].astype("boolean")
     out["actual"] = out["actual"].astype("float64")
@@ -615,12 +615,12 @@ def _actual(facts: _Facts, t: dict, code: str, year: int, set_id: str | None):
             actual = None if before is None else actual - before
         return actual, n, used, None if n else "chưa có kết quả tiêu chí / no status records"
     if metric == "criteria_gained":
-        status = facts.start_end(used, year, baseline)
-        status = status[status["unit_code"].isin(communes) & status["met_end"].notna()]
-        if status.empty:
+        change = facts.start_end(used, year, baseline)
+        change = change[change["unit_code"].isin(communes) & change["met_end"].notna()]
+        if change.empty:
             return None, 0, used, "chưa có kết quả tiêu chí / no status records"
-        gained = status["met_end"].astype(bool) & ~status["met_start"].fillna(False).astype(bool)
-        return float(gained.sum()), int(status["unit_code"].nunique()), used, None
+        gained = change["met_end"].astype(bool) & ~change["met_start"].fillna(False).astype(bool)
+        return float(gained.sum()), int(change["unit_code"].nunique()), used, None
     if metric == "criteria_gain_per_commune_per_year":
         start = baseline if baseline is not None else year - 1
         now, before = per_commune(year), per_commune(start)

@@ -296,3 +296,84 @@ def test_status_changes_gained_lost_unassessed(store):
     assert changes.loc["02842", ["n_met", "change"]].tolist() == [0, 0]
     explicit = status.status_changes(store, SET, 2024, previous_year=2022, scope_code="02836")
     assert explicit.loc[0, "gained"] == [1, 5, 6]
+
+
+# --- status by year, start and end of a year ---------------------------------------------------
+
+
+def _met(df: pd.DataFrame, key: tuple, cols: list[str]) -> list:
+    """Values of ``cols`` for one key (unit, [year,] criterion), NA as None."""
+    row = df.set_index(list(df.columns[: len(key)])).loc[key, cols]
+    return [None if pd.isna(v) else bool(v) for v in row]
+
+
+def test_status_by_year_latest_and_earliest(store):
+    status.record_status(store, [rec(criterion=1, met=False), rec(criterion=2, met=True),
+                                 rec(criterion=1, met=True, year=2023)],
+                         recorded_by="x", recorded_at="2024-02-01")
+    status.record_status(store, [rec(criterion=1, met=True), rec(criterion=2, met=None),
+                                 rec(criterion=1, indicator="1.1", met=False),
+                                 rec(criterion=1, met=False, set_id=NANG_CAO)],
+                         recorded_by="x", recorded_at="2024-06-01")
+    # same timestamp: the later insert is the latest, the earlier one the earliest
+    status.record_status(store, [rec(unit="02839", criterion=3, met=False)], recorded_by="x",
+                         recorded_at="2024-05-05")
+    status.record_status(store, [rec(unit="02839", criterion=3, met=True)], recorded_by="x",
+                         recorded_at="2024-05-05")
+
+    latest = status.status_by_year(store, SET, [2024, 2023])
+    assert list(latest.columns) == ["unit_code", "year", "criterion", "met"]
+    assert latest["met"].dtype == "boolean" and latest["year"].dtype == "int64"
+    assert len(latest) == 4  # no indicator row, nothing of the other set
+    assert _met(latest, ("02836", 2024, 1), ["met"]) == [True]
+    assert _met(latest, ("02836", 2024, 2), ["met"]) == [None]  # retracted
+    assert _met(latest, ("02836", 2023, 1), ["met"]) == [True]
+    assert _met(latest, ("02839", 2024, 3), ["met"]) == [True]
+
+    earliest = status.status_by_year(store, SET, [2024], pick="earliest")
+    assert len(earliest) == 3 and set(earliest["year"]) == {2024}
+    assert _met(earliest, ("02836", 2024, 1), ["met"]) == [False]
+    assert _met(earliest, ("02836", 2024, 2), ["met"]) == [True]
+    assert _met(earliest, ("02839", 2024, 3), ["met"]) == [False]
+
+    # as of a date: the end of that day, like current_status
+    q1 = status.status_by_year(store, SET, [2024], as_of=status.quarter_end(2024, 1))
+    assert _met(q1, ("02836", 2024, 1), ["met"]) == [False]
+    assert _met(q1, ("02836", 2024, 2), ["met"]) == [True]
+    assert len(q1) == 2
+    on_day = status.status_by_year(store, SET, [2024], as_of="2024-06-01")
+    assert _met(on_day, ("02836", 2024, 1), ["met"]) == [True]
+    assert status.status_by_year(store, SET, [2024], as_of="2024-01-31").empty
+    assert status.status_by_year(store, SET, [2022]).empty
+    with pytest.raises(ValueError, match="pick: expected 'latest' or 'earliest', got 'first'"):
+        status.status_by_year(store, SET, [2024], pick="first")
+
+
+def test_start_end_status_with_and_without_a_previous_year(store):
+    # 02836 TC1: met in 2023, first assessed not met in 2024, met at the end of 2024
+    status.record_status(store, [rec(criterion=1, met=True, year=2023),
+                                 rec(unit="02842", criterion=2, met=True, year=2023)],
+                         recorded_by="x", recorded_at="2023-12-01")
+    status.record_status(store, [rec(criterion=1, met=False), rec(unit="02839", criterion=1, met=False)],
+                         recorded_by="x", recorded_at="2024-02-01")
+    status.record_status(store, [rec(criterion=1, met=True), rec(unit="02839", criterion=1, met=True)],
+                         recorded_by="x", recorded_at="2024-09-01")
+    cols = ["met_start", "met_end"]
+
+    se = status.start_end_status(store, SET, 2024)
+    assert list(se.columns) == ["unit_code", "criterion", *cols]
+    assert (se["met_start"].dtype, se["met_end"].dtype) == ("boolean", "boolean")
+    assert len(se) == 3
+    assert _met(se, ("02836", 1), cols) == [True, True]  # start from the previous year
+    assert _met(se, ("02839", 1), cols) == [False, True]  # no 2023: the first record of 2024
+    assert _met(se, ("02842", 2), cols) == [True, None]  # not assessed in 2024 yet
+
+    q1 = status.start_end_status(store, SET, 2024, as_of="2024-03-31")
+    assert _met(q1, ("02839", 1), cols) == [False, False]
+    assert _met(q1, ("02836", 1), cols) == [True, False]
+
+    # a start year without records: every start is the first record of the year
+    from_2022 = status.start_end_status(store, SET, 2024, start_year=2022)
+    assert len(from_2022) == 2
+    assert _met(from_2022, ("02836", 1), cols) == [False, True]
+    assert _met(from_2022, ("02839", 1), cols) == [False, True]
