@@ -9,14 +9,25 @@ dense near the centre, thin on the slopes, so the raster sums to the villages' t
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import rasterio
 import shapely
-from rasterio.features import rasterize
+from rasterio import features
 from rasterio.transform import Affine
 from scipy import ndimage
+
+# rasterio's in-memory datasets are not safe to create from several threads at once (seen
+# as spurious NotGeoreferencedWarning in multi-province builds): one raster call at a time.
+_GDAL_LOCK = threading.Lock()
+
+
+def rasterize(shapes, **kwargs) -> np.ndarray:
+    """rasterio.features.rasterize, serialised across the demo's worker threads."""
+    with _GDAL_LOCK:
+        return features.rasterize(list(shapes), **kwargs)
 
 __all__ = ["Grid", "grid_for", "dem", "inside_mask", "population", "write_geotiff"]
 
@@ -129,7 +140,7 @@ def write_geotiff(path: Path, array: np.ndarray, transform, crs, *, description:
     profile = dict(driver="GTiff", height=array.shape[0], width=array.shape[1], count=1, dtype=array.dtype,
                    crs=crs, transform=transform, compress="deflate", predictor=3, tiled=True,
                    blockxsize=256, blockysize=256, zlevel=6)
-    with rasterio.open(path, "w", **profile) as dst:
+    with _GDAL_LOCK, rasterio.open(path, "w", **profile) as dst:
         dst.write(array, 1)
         dst.set_band_description(1, description)
         dst.update_tags(1, units=units)
