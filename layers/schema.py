@@ -20,6 +20,8 @@ Layout (one GeoPackage; feature tables carry ``fid`` and ``geom``, EPSG:4326):
     transformers (points); projects (any geometry)
     rasters              GeoTIFFs kept beside the store (DEM, population)
     import_log           what each import wrote
+    audit_log            every write: who, when, before, after, source document   (v2)
+    api_keys             hashed API keys with role and province scopes (not a layer) (v2)
     ntm_meta             schema_version, revision, label
 """
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 from . import _gpkg
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _ADMIN_COMMON = """
   code TEXT NOT NULL,
@@ -312,8 +314,39 @@ def _migration_1() -> str:
     return "\n".join(parts)
 
 
+# Version 2: who may write (API keys, stored hashed) and what every write changed (audit).
+_MIGRATION_2 = _gpkg.attribute_table_ddl(
+    "audit_log",
+    """  at DATETIME NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  resource TEXT NOT NULL,
+  unit_code TEXT,
+  before TEXT,
+  after TEXT,
+  source_document TEXT,
+  request_id TEXT""",
+    description="Nhật ký thay đổi / Audit log of every write",
+) + """
+CREATE INDEX audit_unit ON audit_log (unit_code, at);
+CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  key_hash TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+  scopes TEXT,
+  created_at DATETIME NOT NULL,
+  revoked_at DATETIME,
+  last_used_at DATETIME
+);
+"""
+
 # version -> SQL script bringing a store from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _migration_1()}
+MIGRATIONS: dict[int, str] = {1: _migration_1(), 2: _MIGRATION_2}
 
 ADMIN_LEVELS = ("province", "district", "commune", "village")
 ADMIN_TABLE = {

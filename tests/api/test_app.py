@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import Settings
 from layers.boundaries import import_boundaries
+from layers.schema import SCHEMA_VERSION
 from layers.status import record_status
 from layers.store import Store
 
@@ -55,5 +56,5 @@ def test_page_follows_the_store_revision(client, store):
 
 def test_health(client, store):
     body = client.get("/health").json()
-    assert body["status"] == "ok" and body["schema_version"] == 1 and body["assets_missing"] == []
+    assert body["status"] == "ok" and body["schema_version"] == SCHEMA_VERSION and body["assets_missing"] == []
     assert body["revision"] == store.revision

@@ -145,3 +145,24 @@ def test_bulk_insert_fills_the_spatial_index_like_the_triggers(store):
         assert bad == 0
     hits = gpd.read_file(store.path, layer="health_stations", bbox=(104.0999, 22.0, 104.1001, 23.0))
     assert set(hits["name"]) >= {"T1000"}
+
+
+def test_a_version_1_store_is_migrated_forward(tmp_path):
+    from layers import _gpkg
+    from layers.store import _split_sql
+
+    path = tmp_path / "v1.gpkg"
+    conn = sqlite3.connect(path, isolation_level=None)
+    _gpkg.register_functions(conn)
+    for statement in _split_sql(schema.MIGRATIONS[1]):
+        conn.execute(statement)
+    conn.executemany("INSERT INTO ntm_meta VALUES (?, ?)", [("schema_version", "1"), ("revision", "5"), ("label", "")])
+    conn.close()
+    store = Store(path)
+    assert store.meta()["schema_version"] == str(schema.SCHEMA_VERSION)
+    assert store.meta()["revision"] == "5"
+    assert "actor" in store.columns("audit_log") and "key_hash" in store.columns("api_keys")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        with store.transaction() as c:
+            c.execute("INSERT INTO audit_log (at, actor, action, resource) VALUES ('t', 'a', 'x', 'r')")
+            c.execute("DELETE FROM audit_log")
