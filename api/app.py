@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from layers.store import Store
 from maps import assets, web
+from . import errors
+from .cache import RevisionCache
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,26 +28,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="NTM Atlas — Bản đồ Nông thôn mới", version="0.1.0")
     app.state.settings = settings
     app.state.store = store
+    app.state.cache = cache = RevisionCache(store)
+    errors.add_exception_handlers(app)
     vendor = assets.vendor_dir()
     missing = assets.missing_assets(vendor)
     if missing and settings.offline:
         log.warning("page assets missing (run 'ntm assets fetch'): %s", ", ".join(missing))
     vendor.mkdir(parents=True, exist_ok=True)
     app.mount(assets.VENDOR_URL_PREFIX, StaticFiles(directory=vendor), name="vendor")
-    cache: dict[tuple, str] = {}
+    @app.get("/", include_in_schema=False)
+    def landing() -> RedirectResponse:
+        return RedirectResponse("/map")
 
-    @app.get("/", response_class=HTMLResponse, summary="Bản đồ tổng quan / Overview map")
+    @app.get("/map", response_class=HTMLResponse, summary="Bản đồ tổng quan / Overview map")
     def overview(
         year: int | None = Query(None, description="Năm / year (default: latest with data)"),
         set_id: str | None = Query(None, alias="set", description="Bộ tiêu chí / criteria set id"),
     ) -> HTMLResponse:
-        key = (store.revision, year, set_id)
-        if key not in cache:
+        def build() -> str:
             js, css = assets.offline_resources() if settings.offline else (None, None)
-            cache.clear()
-            cache[key] = web.overview_html(store, year=year, set_id=set_id, offline_js=js, offline_css=css,
-                                           tiles=settings.tiles, tiles_attribution=settings.tiles_attribution)
-        return HTMLResponse(cache[key])
+            return web.overview_html(store, year=year, set_id=set_id, offline_js=js, offline_css=css,
+                                     tiles=settings.tiles, tiles_attribution=settings.tiles_attribution)
+
+        return HTMLResponse(cache.get(("overview", year, set_id), build))
 
     @app.get("/health", summary="Tình trạng / Health")
     def health() -> dict:

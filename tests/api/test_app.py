@@ -30,7 +30,7 @@ def client(store):
 
 
 def test_overview_loads_nothing_from_the_internet(client):
-    page = client.get("/")
+    page = client.get("/map")
     assert page.status_code == 200
     external = re.findall(r'(?:src|href)="(https?://[^"]+)"', page.text)
     assert external == []
@@ -39,17 +39,17 @@ def test_overview_loads_nothing_from_the_internet(client):
 
 
 def test_names_from_user_data_are_escaped(client):
-    page = client.get("/").text
+    page = client.get("/map").text
     assert "<script>alert(1)</script>" not in page
     assert "\\u0026lt;script\\u0026gt;alert(1)" in page  # HTML-escaped inside the GeoJSON
 
 
 def test_page_follows_the_store_revision(client, store):
-    assert "Chưa có số liệu tiêu chí" in client.get("/").text
+    assert "Chưa có số liệu tiêu chí" in client.get("/map").text
     rows = [{"unit_code": "C000", "year": 2024, "set_id": "qd318-2022-xa-ntm", "criterion": n, "met": n <= 17}
             for n in range(1, 20)]
     record_status(store, rows, recorded_by="test")
-    page = client.get("/").text
+    page = client.get("/map").text
     assert "Số tiêu chí đạt năm 2024" in page and "17/19" in page
     assert "15–18 <b>(1)</b>" in page
 
