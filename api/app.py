@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Query
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from layers.store import Store
@@ -36,10 +36,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.warning("page assets missing (run 'ntm assets fetch'): %s", ", ".join(missing))
     vendor.mkdir(parents=True, exist_ok=True)
     app.mount(assets.VENDOR_URL_PREFIX, StaticFiles(directory=vendor), name="vendor")
-    @app.get("/", include_in_schema=False)
-    def landing() -> RedirectResponse:
-        return RedirectResponse("/map")
-
     @app.get("/map", response_class=HTMLResponse, summary="Bản đồ tổng quan / Overview map")
     def overview(
         year: int | None = Query(None, description="Năm / year (default: latest with data)"),

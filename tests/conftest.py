@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import os
 from pathlib import Path
 
@@ -48,3 +49,42 @@ def grid_units(nx: int, ny: int, *, x0=104.0, y0=22.0, size=0.05, prefix="C", na
 @pytest.fixture
 def grid():
     return grid_units
+
+
+@pytest.fixture(scope="session")
+def demo_store_path(tmp_path_factory) -> Path:
+    """A demo province store (120 communes, seed 2024), built once per session. Read only:
+    tests that write take ``demo_store`` (a private copy)."""
+    from layers.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.gpkg"
+    build_demo(path, communes=120, seed=2024)
+    return path
+
+
+@pytest.fixture
+def demo_store(demo_store_path, tmp_path):
+    """A private, writable copy of the demo store (and its rasters folder)."""
+    from layers.demo import raster_dir_for
+    from layers.store import Store
+
+    path = tmp_path / demo_store_path.name
+    shutil.copy(demo_store_path, path)
+    rasters = raster_dir_for(demo_store_path)
+    if rasters.is_dir():
+        shutil.copytree(rasters, raster_dir_for(path))
+    return Store(path)
+
+
+@pytest.fixture(scope="session")
+def laocai_store_path(shared_data, tmp_path_factory) -> Path:
+    """Real Lào Cai communes, districts and province (vietnam63), imported once per session.
+    Read only."""
+    from layers.boundaries import import_boundaries
+    from layers.store import Store
+
+    path = tmp_path_factory.mktemp("laocai") / "laocai.gpkg"
+    store = Store(path, create=True)
+    import_boundaries(store, shared_data / "boundaries" / "vnm_communes_vietnam63.gpkg",
+                      level="commune", where="province_vn = 'Lào Cai'", build_parents=True)
+    return path
