@@ -22,6 +22,7 @@ Layout (one GeoPackage; feature tables carry ``fid`` and ``geom``, EPSG:4326):
     import_log           what each import wrote
     audit_log            every write: who, when, before, after, source document   (v2)
     api_keys             hashed API keys with role and province scopes (not a layer) (v2)
+    indicators           unit × year × indicator name ─► value, with the parameters used (v3)
     ntm_meta             schema_version, revision, label
 """
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from . import _gpkg
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _ADMIN_COMMON = """
   code TEXT NOT NULL,
@@ -345,8 +346,27 @@ CREATE TABLE api_keys (
 );
 """
 
+# Version 3: computed indicators (road km, facility counts, zonal and travel-time statistics)
+# per unit and year, with the parameters that produced them (JSON) and the run that wrote them.
+_MIGRATION_3 = _gpkg.attribute_table_ddl(
+    "indicators",
+    """  unit_code TEXT NOT NULL,
+  unit_level TEXT NOT NULL CHECK (unit_level IN ('province', 'district', 'commune', 'village')),
+  year INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL,
+  unit TEXT,
+  params TEXT NOT NULL DEFAULT '{}',
+  computed_at DATETIME NOT NULL,
+  run_id TEXT NOT NULL""",
+    description="Chỉ số hạ tầng tính toán / Computed infrastructure indicators",
+) + """
+CREATE INDEX indicators_name_year_unit ON indicators (name, year, unit_code);
+CREATE INDEX indicators_run ON indicators (run_id);
+"""
+
 # version -> SQL script bringing a store from version-1 to version
-MIGRATIONS: dict[int, str] = {1: _migration_1(), 2: _MIGRATION_2}
+MIGRATIONS: dict[int, str] = {1: _migration_1(), 2: _MIGRATION_2, 3: _MIGRATION_3}
 
 ADMIN_LEVELS = ("province", "district", "commune", "village")
 ADMIN_TABLE = {
