@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from . import admin_units, criteria, status
 from .store import Store
 
-__all__ = ["status_to_wide", "export_status"]
+__all__ = ["status_to_wide", "export_status", "write_table"]
 
 
 def _level(cset: criteria.CriteriaSet) -> str:
@@ -141,37 +141,90 @@ def export_status(
 
 def _write_xlsx(path: Path, df: pd.DataFrame, title: str, subtitle: str, year: int, lang: str) -> None:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
 
     labels = _LABELS[lang]
     wb = Workbook()
     ws = wb.active
     ws.title = (f"Tiêu chí {year}" if lang == "vi" else f"Criteria {year}")[:31]
-    ncols = len(df.columns)
+    write_table(ws, df, title=title, lines=[subtitle], freeze_cols=3, centre=(4, len(df.columns) - 1),
+                fills={labels["met"]: "C6EFCE", labels["unmet"]: "FFC7CE"})
+    wb.save(path)
+
+
+def _default_width(j: int, ncols: int) -> float:
+    return 10 if j == 1 else 24 if j in (2, 3) else 12 if j == ncols else 14
+
+
+def _cell_value(value):
+    """A pandas/numpy value as openpyxl takes it: NA and "" are empty cells."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or None
+    return None if value == "" else value
+
+
+def write_table(
+    ws,
+    df: pd.DataFrame,
+    *,
+    title: str,
+    lines=(),
+    freeze_cols: int = 0,
+    centre: tuple[int, int] | None = None,
+    fills: dict | None = None,
+    widths: dict | None = None,
+    number_formats: dict | None = None,
+    header_height: float = 60,
+    auto_filter: bool = True,
+) -> int:
+    """Write a table the way planners' sheets look; returns the header row number.
+
+    A bold title (row 1) and italic ``lines`` under it (scope, year, criteria set, date),
+    a bold, shaded, wrapped header row, the values, frozen panes below the header and
+    right of ``freeze_cols`` columns, and an auto-filter. ``centre`` (first, last
+    1-based columns) centres those cells; ``fills`` colours cells by value
+    ("Đạt" -> "C6EFCE"); ``widths`` and ``number_formats`` map column names to a width
+    and an Excel number format ("0.00", "0%"). NA and "" become empty cells; lists
+    become "1, 2, 3".
+    """
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    ncols = max(len(df.columns), 1)
     ws.cell(row=1, column=1, value=title).font = Font(bold=True, size=14)
-    ws.cell(row=2, column=1, value=subtitle).font = Font(italic=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=ncols)
+    for k, line in enumerate(lines, start=2):
+        ws.cell(row=k, column=1, value=line).font = Font(italic=True)
+        ws.merge_cells(start_row=k, start_column=1, end_row=k, end_column=ncols)
+    head = 2 + len(lines)
     header_fill = PatternFill("solid", fgColor="DDEBF7")
     for j, name in enumerate(df.columns, start=1):
-        cell = ws.cell(row=3, column=j, value=name)
+        cell = ws.cell(row=head, column=j, value=str(name))
         cell.font = Font(bold=True)
         cell.fill = header_fill
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-    fills = {labels["met"]: PatternFill("solid", fgColor="C6EFCE"),
-             labels["unmet"]: PatternFill("solid", fgColor="FFC7CE")}
-    for i, values in enumerate(df.itertuples(index=False, name=None), start=4):
+    fill_of = {value: PatternFill("solid", fgColor=colour) for value, colour in (fills or {}).items()}
+    formats = {j: (number_formats or {}).get(name) for j, name in enumerate(df.columns, start=1)}
+    first, last = centre or (0, -1)
+    for i, values in enumerate(df.itertuples(index=False, name=None), start=head + 1):
         for j, value in enumerate(values, start=1):
-            value = value.item() if isinstance(value, np.generic) else value
-            cell = ws.cell(row=i, column=j, value=value if value != "" else None)
-            if j > 3 and j < ncols:
+            value = _cell_value(value)
+            cell = ws.cell(row=i, column=j, value=value)
+            if first <= j <= last:
                 cell.alignment = Alignment(horizontal="center")
-                if value in fills:
-                    cell.fill = fills[value]
+            if isinstance(value, str) and value in fill_of:
+                cell.fill = fill_of[value]
+            if formats[j] and isinstance(value, (int, float)):
+                cell.number_format = formats[j]
     for j, name in enumerate(df.columns, start=1):
-        width = 10 if j == 1 else 24 if j in (2, 3) else 12 if j == ncols else 14
+        width = (widths or {}).get(name) or _default_width(j, ncols)
         ws.column_dimensions[get_column_letter(j)].width = width
-    ws.row_dimensions[3].height = 60
-    ws.freeze_panes = "D4"
-    ws.auto_filter.ref = f"A3:{get_column_letter(ncols)}{max(3, len(df) + 3)}"
-    wb.save(path)
+    ws.row_dimensions[head].height = header_height
+    ws.freeze_panes = f"{get_column_letter(freeze_cols + 1)}{head + 1}"
+    if auto_filter:
+        ws.auto_filter.ref = f"A{head}:{get_column_letter(ncols)}{max(head, len(df) + head)}"
+    return head
