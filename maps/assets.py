@@ -46,7 +46,7 @@ def _stamp() -> str:
 def missing_assets(dest: Path | None = None) -> list[str]:
     """Files the pages need that are not in the vendor folder (empty when ready)."""
     dest = dest or vendor_dir()
-    wanted = list(manifest()["js"].values()) + list(manifest()["css"].values())
+    wanted = [*manifest()["js"].values(), *manifest()["css"].values(), *manifest().get("docs", {}).values()]
     return [rel for rel in wanted if not (dest / rel).is_file()]
 
 
@@ -104,6 +104,11 @@ def _extract(data: bytes, files: list[str], dest: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             with tar.extractfile(member) as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
+
+
+def docs_urls(prefix: str = VENDOR_URL_PREFIX) -> dict[str, str]:
+    """URLs of the API docs page's Swagger UI files, served by our app like the map assets."""
+    return {key: f"{prefix}/{rel}" for key, rel in manifest().get("docs", {}).items()}
 
 
 def offline_resources(prefix: str = VENDOR_URL_PREFIX) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

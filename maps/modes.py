@@ -9,7 +9,15 @@ agree. Modes:
   but now failing criteria);
 - ``change``: criteria gained or lost since the previous year;
 - ``gap``: criteria still needed (0, 1, 2–4, ≥ 5);
-- ``plan``: the year's plan against what happened.
+- ``plan``: the year's plan against what happened;
+- ``hotspot``: Local Moran's I of criteria met (or of ``indicator``): HH hot spots, LL
+  cold spots, HL / LH outliers, not significant (FDR), no neighbour, no data
+  (``layers.hotspots``, 999 permutations, fixed seed, alpha 0.05);
+- ``indicator``: a stored indicator (``indicator=``) in five quantile classes with
+  rounded breaks on a sequential palette.
+
+``MODES`` lists the criteria-status modes; ``ALL_MODES`` adds the analysis modes, which
+need more than the status (a neighbourhood test, a computed indicator).
 """
 
 from __future__ import annotations
@@ -22,9 +30,12 @@ from layers import criteria, plans, recognitions, status
 from layers.store import Store
 from .i18n import t
 
-__all__ = ["MODES", "LegendClass", "Classified", "classify_communes", "class_breaks", "NO_DATA_COLOUR"]
+__all__ = ["MODES", "ANALYSIS_MODES", "ALL_MODES", "LegendClass", "Classified", "classify_communes",
+           "class_breaks", "mode_label", "NO_DATA_COLOUR"]
 
 MODES = ("count", "criterion", "recognition", "change", "gap", "plan")
+ANALYSIS_MODES = ("hotspot", "indicator")  # drawn by maps/_analysis_modes.py
+ALL_MODES = MODES + ANALYSIS_MODES
 NO_DATA_COLOUR = "#cfcfcf"
 _SEQUENTIAL = ("#d7301f", "#fc8d59", "#fee08b", "#1a9850")
 
@@ -48,6 +59,9 @@ class Classified:
     frame: pd.DataFrame
     legend: list[LegendClass] = field(default_factory=list)
     criterion: int | None = None
+    indicator: str | None = None
+    note: str | None = None  # why an analysis mode shows no classes (too few communes …)
+    value_label: str | None = None  # what frame["value"] holds (analysis modes), for tooltips
 
 
 def class_breaks(n_total: int) -> list[tuple[int, int]]:
@@ -68,20 +82,32 @@ def classify_communes(
     scope_code: str | None = None,
     as_of=None,
     lang: str = "vi",
+    indicator: str | None = None,
 ) -> Classified:
     """Classify the communes of a scope for one year, set and mode.
+
+    ``indicator`` names the stored indicator of ``mode="indicator"`` (and, optionally,
+    the variable of ``mode="hotspot"`` instead of criteria met).
 
     Raises
     ------
     ValueError
-        Unknown mode, or ``criterion`` missing / outside the set for the criterion mode.
+        Unknown mode, or ``criterion`` missing / outside the set for the criterion mode,
+        or ``indicator`` missing for the indicator mode.
+    LookupError
+        ``indicator`` not stored for ``year`` (indicator mode).
     """
-    if mode not in MODES:
-        raise ValueError(f"'mode' must be one of {MODES}, got {mode!r}")
+    if mode not in ALL_MODES:
+        raise ValueError(f"'mode' must be one of {ALL_MODES}, got {mode!r}")
     cset = criteria.get_set(set_id) if set_id else criteria.set_for_year(year)
     summary = status.criteria_summary(store, year, cset.id, as_of=as_of, scope_code=scope_code)
     frame = summary[["unit_code", "name", "parent_code", "n_met", "n_assessed", "n_total", "met", "unmet"]].copy()
     assessed = frame["n_assessed"] > 0
+    if mode in ANALYSIS_MODES:
+        from . import _analysis_modes  # it builds on this module's classes
+
+        return _analysis_modes.classify(store, frame, mode=mode, year=year, cset=cset, scope_code=scope_code,
+                                        indicator=indicator, as_of=as_of, lang=lang)
     handler = {
         "count": _count, "criterion": _criterion, "recognition": _recognition,
         "change": _change, "gap": _gap, "plan": _plan,
@@ -97,10 +123,15 @@ def classify_communes(
     counts = frame["key"].value_counts().to_dict()
     for c in classes:
         c.count = int(counts.get(c.key, 0))
-    title = t(f"modes.{mode}", lang)
+    title = mode_label(mode, lang)
     if mode == "criterion":
         title += f": {cset.criterion(int(criterion)).label(lang)}"
     return Classified(mode, year, cset.id, title, frame, classes, criterion)
+
+
+def mode_label(mode: str, lang: str = "vi") -> str:
+    """The mode's name for selectors and titles (analysis modes keep their strings apart)."""
+    return t(f"modes.{mode}", lang) if mode in MODES else t(f"map_analysis.modes.{mode}", lang)
 
 
 def _no_data(lang) -> LegendClass:
