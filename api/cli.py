@@ -7,69 +7,13 @@ end with a one-screen summary.
 
 from __future__ import annotations
 
-import functools
-import sys
 import time
 from pathlib import Path
 
 import click
 
 from layers import store as store_mod
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class Progress:
-    """Adapter from the layers' progress(step, done, total) callbacks to click bars."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.bar = None
-        self.label = None
-        self.done = 0
-
-    def __call__(self, label: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if label != self.label:
-            self.close()
-            self.label = label
-            self.bar = click.progressbar(length=max(total, 1), label=label.ljust(34), file=sys.stderr, show_pos=True)
-            self.bar.__enter__()
-            self.done = 0
-        step = max(0, min(done, self.bar.length) - self.done)
-        if step:
-            self.bar.update(step)
-            self.done += step
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.update(self.bar.length - self.done)
-            self.bar.__exit__(None, None, None)
-            self.bar = None
-
-
-def _fail(message: str, code: int = 1):
-    click.echo(click.style("Lỗi / Error: ", fg="red", bold=True) + str(message), err=True)
-    sys.exit(code)
-
-
-def handles_errors(func):
-    """Turn expected errors (bad input, missing store) into a clean message and exit 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from layers._errors import CriteriaError, ImportValidationError, StoreError
-
-        try:
-            return func(*args, **kwargs)
-        except ImportValidationError as exc:
-            _fail(exc)
-        except (StoreError, CriteriaError, ValueError, FileNotFoundError, LookupError) as exc:
-            _fail(exc)
-
-    return wrapper
-
+from .cli_common import CONTEXT, Progress, fail as _fail, handles_errors
 
 def _open_store(ctx: click.Context, *, create: bool = False):
     from layers.store import Store
@@ -606,5 +550,17 @@ def assets_fetch(force):
     click.echo(("Đã tải / Fetched: " + ", ".join(fetched)) if fetched else f"Đã có / Up to date: {vendor_dir()}")
 
 
+# Commands kept in their own modules (each imports this one for CONTEXT and the helpers).
+# Under ``python -m api.cli`` this file runs as __main__: the commands are registered on
+# the importable ``api.cli`` instead, whose ``main`` then runs.
+if __name__ != "__main__":
+    from . import cli_analysis, cli_keys, cli_maps, cli_progress
+
+    for _module in (cli_analysis, cli_keys, cli_maps, cli_progress):
+        _module.register(main)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    from api.cli import main as _registered_main
+
+    _registered_main()

@@ -9,6 +9,7 @@ with its traceback and answered with a generic 500.
 exception                              status  body
 =====================================  ======  =================================
 ``ApiError`` (and subclasses)          own     its code, description, parameter
+``PreconditionFailed`` (stale ETag)    412     ``etag``: the current one (also a header)
 ``ImportValidationError``              422     ``problems``: file/row/column/feature
 ``LookupError`` (KeyError too)         404     ``NotFound``
 ``PermissionError``                    403     ``Forbidden``
@@ -32,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from layers._errors import ImportValidationError
+from layers.edits import PreconditionFailed
 
 __all__ = [
     "ApiError",
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 
 # Most specific first: the first class an exception is an instance of decides.
 STATUS_CODES: tuple[tuple[type[BaseException], int, str], ...] = (
+    (PreconditionFailed, 412, "PreconditionFailed"),
     (ImportValidationError, 422, "InvalidInput"),
     (LookupError, 404, "NotFound"),
     (PermissionError, 403, "Forbidden"),
@@ -99,7 +102,7 @@ def _default_code(status: int) -> str:
     return {400: "InvalidParameterValue", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
             405: "MethodNotAllowed", 406: "NotAcceptable", 409: "Conflict",
             412: "PreconditionFailed", 413: "PayloadTooLarge", 415: "UnsupportedMediaType",
-            422: "InvalidInput"}.get(status, "ServerError" if status >= 500 else "Error")
+            422: "InvalidInput", 428: "PreconditionRequired"}.get(status, "ServerError" if status >= 500 else "Error")
 
 
 def status_for(exc: BaseException) -> tuple[int, str]:
@@ -132,11 +135,15 @@ async def _handle_mapped(request: Request, exc: Exception) -> Response:
     if status >= 500:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(500, "ServerError", "internal server error; the details are in the server log")
-    problems = None
+    problems = etag = None
+    headers = getattr(exc, "headers", None) or None
     if isinstance(exc, ImportValidationError):
         problems = [p.as_dict() for p in exc.report.problems]
+    if isinstance(exc, PreconditionFailed):  # tell the client the state it must re-read
+        etag = exc.current
+        headers = {"ETag": exc.current}
     return error_response(status, code, _message(exc), parameter=getattr(exc, "parameter", None),
-                          problems=problems, headers=getattr(exc, "headers", None) or None)
+                          problems=problems, etag=etag, headers=headers)
 
 
 async def _handle_request_validation(request: Request, exc: RequestValidationError) -> Response:

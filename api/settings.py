@@ -19,3 +19,9 @@ class Settings(BaseSettings):
     tiles: str | None = None  # a tile URL template for offices with a tile server
     tiles_attribution: str = ""
     lang: str = "vi"
+    # Editing API (api/auth.py, api/routes_upload.py)
+    public_reads: bool = True  # False: every read needs an API key (viewer or above)
+    upload_max_bytes: int = 50 * 1024 * 1024  # one uploaded file; larger bodies get 413
+    upload_max_unzipped_bytes: int = 500 * 1024 * 1024  # all entries of a zip (or .xlsx) together
+    upload_max_zip_ratio: int = 100  # uncompressed / compressed, per entry above 1 MiB
+    upload_max_zip_entries: int = 100

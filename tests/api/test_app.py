@@ -1,4 +1,4 @@
-"""The web app on a real store: the overview map page, offline, escaped, cached per revision."""
+"""The web app on a real store: health and the routes it mounts (map pages: tests/maps/test_web.py)."""
 
 import re
 
@@ -9,7 +9,6 @@ from api.app import create_app
 from api.settings import Settings
 from layers.boundaries import import_boundaries
 from layers.schema import SCHEMA_VERSION
-from layers.status import record_status
 from layers.store import Store
 
 
@@ -29,32 +28,29 @@ def client(store):
     return TestClient(create_app(Settings(store=store.path)))
 
 
-def test_overview_loads_nothing_from_the_internet(client):
-    page = client.get("/map")
-    assert page.status_code == 200
-    external = re.findall(r'(?:src|href)="(https?://[^"]+)"', page.text)
-    assert external == []
-    for path in re.findall(r'(?:src|href)="(/static/vendor/[^"]+)"', page.text):
-        assert client.get(path).status_code == 200, path
-
-
-def test_names_from_user_data_are_escaped(client):
-    page = client.get("/map").text
-    assert "<script>alert(1)</script>" not in page
-    assert "\\u0026lt;script\\u0026gt;alert(1)" in page  # HTML-escaped inside the GeoJSON
-
-
-def test_page_follows_the_store_revision(client, store):
-    assert "Chưa có số liệu tiêu chí" in client.get("/map").text
-    rows = [{"unit_code": "C000", "year": 2024, "set_id": "qd318-2022-xa-ntm", "criterion": n, "met": n <= 17}
-            for n in range(1, 20)]
-    record_status(store, rows, recorded_by="test")
-    page = client.get("/map").text
-    assert "Số tiêu chí đạt năm 2024" in page and "17/19" in page
-    assert "15–18 <b>(1)</b>" in page
-
-
 def test_health(client, store):
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["schema_version"] == SCHEMA_VERSION and body["assets_missing"] == []
     assert body["revision"] == store.revision
+
+
+def test_every_route_family_is_mounted(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/", "/conformance", "/collections/{collectionId}/items", "/map", "/communes/{code}",
+                 "/maps/figure.{fmt}", "/communes/{code}/history", "/uploads/status", "/query/nearest",
+                 "/analysis/progress", "/analysis/indicators"):
+        assert path in paths, path
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/openapi.json" in docs.text
+    assert "cdn" not in docs.text and "https://" not in docs.text  # Swagger UI served by us, offline
+    for asset in re.findall(r'(?:src|href)="(/static/vendor/[^"]+)"', docs.text):
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_reads_can_require_a_key(store):
+    private = TestClient(create_app(Settings(store=store.path, public_reads=False)))
+    for path in ("/collections/communes/items", "/map", "/analysis/progress", "/query/failing-criteria?year=2024&criteria=1"):
+        answer = private.get(path)
+        assert answer.status_code == 401, path
+        assert "API key" in answer.json()["description"]
+    assert private.get("/health").status_code == 200
