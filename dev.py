@@ -3,6 +3,7 @@
 
     python3 dev.py demo    build the demo store (once) and start the app on http://127.0.0.1:8000
     python3 dev.py test    run the whole test suite
+    python3 dev.py bench   run the benchmarks (bench/run.py; arguments pass through)
 
 Each command creates or updates the virtual environment in .venv (re-installing only
 when pyproject.toml changed), fetches the page assets (Leaflet, …) from the npm
@@ -26,6 +27,8 @@ STAMP = VENV / ".ntm-install-sha256"
 DEMO_STORE = ROOT / "var" / "ntm.gpkg"
 # Debian packages the test suite uses (browser tests, PDF rendering, Vietnamese fonts).
 APT_PACKAGES: list[str] = ["chromium", "poppler-utils", "fonts-dejavu-core"]
+# The benchmarks also load-test with wrk and run pygeoapi on Debian's python3 + mod_spatialite.
+BENCH_APT_PACKAGES: list[str] = ["wrk", "libsqlite3-mod-spatialite", "python3-venv"]
 
 
 def say(msg: str) -> None:
@@ -55,8 +58,8 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
-def ensure_apt() -> None:
-    missing = [p for p in APT_PACKAGES if subprocess.run(
+def ensure_apt(packages: list[str] = APT_PACKAGES) -> None:
+    missing = [p for p in packages if subprocess.run(
         ["dpkg", "-s", p], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0]
     if not missing:
         return
@@ -91,6 +94,12 @@ def demo(args: list[str]) -> int:
     return subprocess.run(ntm("serve", "--host", "127.0.0.1", "--port", "8000"), env=env).returncode
 
 
+def bench(args: list[str]) -> int:
+    setup(apt=True)
+    ensure_apt(BENCH_APT_PACKAGES)
+    return subprocess.run([str(PY), str(ROOT / "bench" / "run.py"), *args], cwd=ROOT).returncode
+
+
 def test(args: list[str]) -> int:
     setup(apt=True)
     code = subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT).returncode
@@ -100,11 +109,11 @@ def test(args: list[str]) -> int:
 
 
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("demo", "test"):
+    commands = {"demo": demo, "test": test, "bench": bench}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
-    command, rest = sys.argv[1], sys.argv[2:]
-    return demo(rest) if command == "demo" else test(rest)
+    return commands[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":

@@ -1,11 +1,16 @@
 """Benchmarks of NTM Atlas: run, print a table, write JSON to bench/results/.
 
-    .venv/bin/python bench/run.py                 # every benchmark
+    python3 dev.py bench                          # every benchmark (installs wrk & co. first)
     .venv/bin/python bench/run.py import demo120  # some of them
     .venv/bin/python bench/run.py --list
 
 Timings are wall-clock seconds on this machine (2 cores); each benchmark runs in a
 fresh temporary store. National-scale runs live here, never in the unit tests.
+The larger suites are modules of their own, each run in a fresh process and printing
+its own table and JSON (``python -m bench.maps`` etc. runs one directly):
+maps (web map bytes and load time vs naive folium), ogc (OGC API vs pygeoapi under
+wrk), indicators (national-scale indicators vs geopandas, exactextract vs
+rasterstats), prioritise (budget optimisation over all communes).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import json
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -76,6 +82,13 @@ def _bench_demo(communes: int) -> list[dict]:
         }]
 
 
+SUITES = {
+    "maps": ["bench.maps"],
+    "ogc": ["bench.ogc"],
+    "indicators": ["bench.indicators", "--communes", "11000"],
+    "prioritise": ["bench.prioritise"],
+}
+
 BENCHMARKS = {
     "import": bench_import,
     "demo120": lambda: _bench_demo(120),
@@ -85,19 +98,27 @@ BENCHMARKS = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join(BENCHMARKS)}")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all): {', '.join([*BENCHMARKS, *SUITES])}")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args()
     if args.list:
-        print("\n".join(BENCHMARKS))
+        print("\n".join([*BENCHMARKS, *SUITES]))
         return 0
-    unknown = [n for n in args.names if n not in BENCHMARKS]
+    unknown = [n for n in args.names if n not in BENCHMARKS and n not in SUITES]
     if unknown:
-        parser.error(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+        parser.error(f"unknown benchmark(s) {unknown}; choose from {[*BENCHMARKS, *SUITES]}")
+    names = args.names or [*BENCHMARKS, *SUITES]
+    failed = []
+    for name in (n for n in names if n in SUITES):
+        print(f"… {name} ({' '.join(SUITES[name])})", file=sys.stderr, flush=True)
+        if subprocess.run([sys.executable, "-m", *SUITES[name]], cwd=ROOT).returncode != 0:
+            failed.append(name)
     rows = []
-    for name in args.names or BENCHMARKS:
+    for name in (n for n in names if n in BENCHMARKS):
         print(f"… {name}", file=sys.stderr, flush=True)
         rows += BENCHMARKS[name]()
+    if not rows:
+        return 1 if failed else 0
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     keys = list(dict.fromkeys(k for r in rows for k in r))
     widths = {k: max(len(k), *(len(str(r.get(k, ""))) for r in rows)) for k in keys}
@@ -111,7 +132,9 @@ def main() -> int:
     out.write_text(json.dumps({"machine": platform.platform(), "python": platform.python_version(),
                                "peak_rss_mb": round(peak_mb), "results": rows}, indent=2, ensure_ascii=False))
     print(f"written {out}")
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
