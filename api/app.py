@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from layers.store import Store
 from maps import assets
 from . import (auth, errors, routes_analysis, routes_commune, routes_edit, routes_figures, routes_maps,
-               routes_ogc, routes_progress, routes_query, routes_upload)
+               routes_ogc, routes_prioritise, routes_prioritise_maps, routes_progress, routes_query, routes_upload)
 from .cache import RevisionCache
 from .settings import Settings
 
@@ -63,7 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _include_routes(app: FastAPI) -> None:
     read = (Depends(auth.reader),)
-    for module in (routes_maps, routes_commune, routes_figures, routes_query, routes_progress, routes_analysis):
+    for module in (routes_maps, routes_commune, routes_figures, routes_query, routes_progress, routes_analysis,
+                   routes_prioritise, routes_prioritise_maps):
         module.include(app, dependencies=read)
     routes_edit.include(app)
     routes_upload.include(app)

@@ -554,9 +554,9 @@ def assets_fetch(force):
 # Under ``python -m api.cli`` this file runs as __main__: the commands are registered on
 # the importable ``api.cli`` instead, whose ``main`` then runs.
 if __name__ != "__main__":
-    from . import cli_analysis, cli_keys, cli_maps, cli_progress
+    from . import cli_analysis, cli_keys, cli_maps, cli_prioritise, cli_progress, cli_scenario
 
-    for _module in (cli_analysis, cli_keys, cli_maps, cli_progress):
+    for _module in (cli_analysis, cli_keys, cli_maps, cli_progress, cli_prioritise, cli_scenario):
         _module.register(main)
 
 
