@@ -310,6 +310,6 @@ def _legend(view: MapView, cls: Classified, agg_rows: list) -> str:
     return (
         f'<div id="ntm-legend" class="ntm-legend"><h2>{html.escape(cls.title)} ({view.year})</h2>'
         f'<div class="ntm-sub">{html.escape(t("web.legend_communes", lang))}</div>{communes}{note}'
-        f'<div class="ntm-travel"></div>'
+        f'<div class="ntm-travel"></div><div class="ntm-overlay-legends"></div>'
         f'<div class="ntm-aggregate"><h2>{html.escape(agg_title)}</h2>{agg}</div></div>'
     )

@@ -273,6 +273,51 @@
         }
       };
     });
+    // legend rows of each overlay, drawn with the same colours as its features
+    function lineKey(colour, weight, dashed) {
+      return "<span class='ntm-line' style='border-top:" + Math.max(weight, 1.5) + "px " + (dashed ? "dashed" : "solid") +
+        " " + colour + "'></span>";
+    }
+    function dotKey(stroke, fill) { return "<span class='ntm-dot' style='border-color:" + stroke + ";background:" + fill + "'></span>"; }
+    var legendRows = {
+      villages: function () {
+        return Object.keys(levelColours).map(function (k) {
+          return ["<span class='ntm-swatch' style='background:" + levelColours[k] + "'></span>", label("recognition_levels", k)];
+        }).concat([["<span class='ntm-swatch' style='background:#ffffff'></span>", T.not_recognised]]);
+      },
+      roads: function () {
+        return Object.keys(roadColours).map(function (k) {
+          return [lineKey(roadColours[k], roadWeights[k], false), label("road_classes", k)];
+        }).concat([[lineKey("#555555", 2, true), T.not_hardened]]);
+      },
+      power_lines: function () {
+        return [[lineKey("#6c3483", 3, false), "≥ 100 kV"], [lineKey("#6c3483", 2, false), "20–99 kV"],
+                [lineKey("#6c3483", 1.2, false), "< 20 kV"]];
+      },
+      projects: function () {
+        return Object.keys(stateColours).map(function (k) { return [dotKey("#333333", stateColours[k]), label("project_states", k)]; })
+          .concat(Object.keys(fundingColours).map(function (k) { return [dotKey(fundingColours[k], "#ffffff"), label("funding_sources", k)]; }));
+      }
+    };
+    ["schools", "health_stations", "markets", "culture_houses"].forEach(function (name) {
+      legendRows[name] = function () {
+        return [[dotKey(pointColours[name], "#27ae60"), T.meets_standard], [dotKey(pointColours[name], "#e74c3c"), T.below_standard],
+                [dotKey(pointColours[name], "#bdbdbd"), T.no_data]];
+      };
+    });
+    var overlayLegendBox = document.querySelector("#ntm-legend .ntm-overlay-legends");
+    function showOverlayLegend(name, title, on) {
+      if (!overlayLegendBox || !legendRows[name]) { return; }
+      var old = overlayLegendBox.querySelector("[data-overlay='" + name + "']");
+      if (old) { old.remove(); }
+      if (!on) { return; }
+      var div = document.createElement("div");
+      div.setAttribute("data-overlay", name);
+      div.innerHTML = "<h2>" + esc(title) + "</h2>" + legendRows[name]().map(function (r) {
+        return "<div class='ntm-row'>" + r[0] + "<span>" + esc(r[1]) + "</span></div>";
+      }).join("");
+      overlayLegendBox.appendChild(div);
+    }
     var overlays = {};
     cfg.overlays.forEach(function (o) {
       var name = o[0];
@@ -303,6 +348,8 @@
           .catch(function () { group.ntmLoaded = false; lastBox = null; status(T.load_failed); });
       }
       group.on("add", load);
+      group.on("add", function () { showOverlayLegend(name, o[1], true); });
+      group.on("remove", function () { showOverlayLegend(name, o[1], false); });
       if (!cfg.inline) { map.on("moveend", function () { if (map.hasLayer(group)) { load(); } }); }
       overlays[o[1]] = group;
     });

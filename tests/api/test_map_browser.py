@@ -169,6 +169,12 @@ def test_overlays_english_and_offline(demo_store_path, serve, browser, tmp_path)
         with page.expect_response(lambda r: "/overlays/" in r.url):
             page.locator(".leaflet-control-layers-overlays label", has_text=name).locator("input").check()
     page.wait_for_timeout(300)
+    legends = page.locator("#ntm-legend .ntm-overlay-legends > div")
+    assert legends.count() == 4  # one legend section per overlay switched on
+    assert "Not hardened" in page.locator("#ntm-legend [data-overlay='roads']").inner_text()
+    assert "Below the standard" in page.locator("#ntm-legend [data-overlay='schools']").inner_text()
+    page.locator(".leaflet-control-layers-overlays label", has_text="Roads").locator("input").uncheck()
+    assert legends.count() == 3
     assert _check_screenshot(page, tmp_path / "overlays.png") > 10
     assert watched.errors == [] and watched.outside == []
 
