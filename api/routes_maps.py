@@ -18,7 +18,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from layers import admin_units
 from maps import overlays, travel_overlay, web, web_data
@@ -138,10 +138,9 @@ def travel_time_png(request: Request,
 
 
 @router.get("/static/{name}", include_in_schema=False)
-def static(name: str) -> FileResponse:
-    path = web.static_file(name)
+def static(name: str) -> Response:
     media = "text/javascript" if name.endswith(".js") else "text/css"
-    return FileResponse(path, media_type=media, headers=_IMMUTABLE)
+    return Response(web.static_minified(name), media_type=media, headers=_IMMUTABLE)
 
 
 def include(app: FastAPI, dependencies=()) -> None:

@@ -129,13 +129,15 @@ def pygeoapi_python() -> Path:
     """The pygeoapi venv's python, made with Debian's python3 (mod_spatialite) if missing."""
     python = PYGEOAPI_VENV / "bin" / "python"
     ok = python.exists() and subprocess.run(
-        [str(python), "-c", "import pygeoapi, uvicorn, sqlite3; c = sqlite3.connect(':memory:');"
+        [str(python), "-c", "import pygeoapi, starlette, uvicorn, sqlite3; c = sqlite3.connect(':memory:');"
          "c.enable_load_extension(True); c.load_extension('mod_spatialite')"],
         capture_output=True).returncode == 0
     if not ok:
         print(f"… creating the pygeoapi venv in {PYGEOAPI_VENV}", file=sys.stderr, flush=True)
         subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--clear", str(PYGEOAPI_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "pygeoapi", "uvicorn"], check=True)
+        # pygeoapi's Starlette app needs starlette, which pygeoapi does not install itself
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "pygeoapi", "starlette", "uvicorn"],
+                       check=True)
     return python
 
 
@@ -218,14 +220,11 @@ def start_pygeoapi(store: Path, work: Path, bbox) -> Server:
 
 
 def create_server():
-    """uvicorn factory for our side: the app of ``api.app`` with the OGC routes, on NTM_STORE."""
-    from api import routes_ogc
+    """uvicorn factory for our side: the app of ``api.app`` (OGC routes included), on NTM_STORE."""
     from api.app import create_app
     from api.settings import Settings
 
-    app = create_app(Settings())
-    routes_ogc.include(app)
-    return app
+    return create_app(Settings())
 
 
 # --- load ------------------------------------------------------------------------------

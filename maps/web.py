@@ -21,6 +21,8 @@ from urllib.parse import urlencode
 
 import folium
 import orjson
+import rcssmin
+import rjsmin
 from folium.plugins import Fullscreen
 from folium.template import Template
 
@@ -31,7 +33,7 @@ from .i18n import t
 from .modes import ALL_MODES, MODES, NO_DATA_COLOUR, Classified, mode_label
 from .web_data import MapView
 
-__all__ = ["overview_html", "static_file", "STATIC_FILES", "json_for_html", "MAP_PATH"]
+__all__ = ["overview_html", "static_file", "static_minified", "STATIC_FILES", "json_for_html", "MAP_PATH"]
 
 MAP_PATH = "/map"
 STATIC_DIR = Path(__file__).with_name("static")
@@ -52,6 +54,13 @@ def static_file(name: str) -> Path:
     if name not in STATIC_FILES:
         raise LookupError(f"no static file {name!r}; expected one of {STATIC_FILES}")
     return STATIC_DIR / name
+
+
+@functools.cache
+def static_minified(name: str) -> bytes:
+    """One of the page's own files, minified once (rjsmin / rcssmin): a third fewer bytes to download."""
+    text = static_file(name).read_text(encoding="utf-8")
+    return (rjsmin.jsmin(text) if name.endswith(".js") else rcssmin.cssmin(text)).encode("utf-8")
 
 
 def json_for_html(value) -> str:

@@ -200,6 +200,11 @@ def test_routes(client):
     assert bad.status_code == 400 and bad.json()["parameter"] == "mode"
     assert client.get("/map", params={"district": "nowhere"}).json()["parameter"] == "district"
     assert client.get("/map/static/secret.py").status_code == 404
+    for name in web.STATIC_FILES:  # served minified, same code
+        served = client.get(f"/map/static/{name}")
+        assert served.headers["content-type"].startswith("text/javascript" if name.endswith(".js") else "text/css")
+        assert len(served.content) < 0.9 * web.static_file(name).stat().st_size
+    assert "showOverlayLegend" in client.get("/map/static/overview.js").text
 
 
 def test_overlays_route(client):
