@@ -159,7 +159,7 @@ def import_boundaries_cmd(ctx, path, **opts):
     """Import administrative boundaries from GeoPackage, zipped Shapefile, GeoJSON or FlatGeobuf."""
     from layers.boundaries import import_boundaries
 
-    s = _open_store(ctx, create=True)
+    s = _audited(ctx, "boundaries", path, create=True)
     progress = ctx.obj["progress"]
     result = import_boundaries(s, path, progress=progress, **opts)
     progress.close()
@@ -199,7 +199,7 @@ def import_infrastructure_cmd(ctx, layer, path, field_map, **opts):
             raise click.BadParameter(f"expected FIELD=COLUMN, got {item!r}", param_hint="--map")
         key, value = item.split("=", 1)
         mapping[key.strip()] = value.strip()
-    s = _open_store(ctx)
+    s = _audited(ctx, "infrastructure", path, layer=layer)
     progress = ctx.obj["progress"]
     result = import_infrastructure(s, layer, path, field_map=mapping or None, progress=progress, **opts)
     progress.close()
@@ -225,7 +225,7 @@ def import_status_cmd(ctx, path, **opts):
     """Import criteria status from CSV/XLSX (wide: a column per criterion; long: a row per cell)."""
     from layers.status_io import import_status
 
-    s = _open_store(ctx)
+    s = _audited(ctx, "status", path, source_document=opts.get("source_document"))
     started = time.perf_counter()
     result = import_status(s, path, **opts)
     changes = result.changes
@@ -238,6 +238,16 @@ def import_status_cmd(ctx, path, **opts):
         for rec in changed.head(10).itertuples(index=False):
             rows.append(("  ", " ".join(str(x) for x in rec)))
     _summary(verb, rows, result.warnings, time.perf_counter() - started)
+
+
+def _audited(ctx: click.Context, kind: str, path: Path, *, layer: str | None = None,
+             source_document: str | None = None, create: bool = False):
+    """The store for one import, audited like an upload (who: cli:<user>, from which file), so
+    the change shows in the audit trail (/communes/{code}/history) as API edits do."""
+    from layers.edits import audited_import
+
+    return audited_import(_open_store(ctx, create=create), kind, path, actor=f"cli:{_user()}", layer=layer,
+                          source_document=source_document)
 
 
 def _user() -> str:
@@ -262,7 +272,7 @@ def import_plans_cmd(ctx, path, **opts):
     """Import annual plans per commune and criterion (to achieve / to maintain)."""
     from layers.plans import import_plans
 
-    s = _open_store(ctx)
+    s = _audited(ctx, "plans", path, source_document=opts.get("document"))
     started = time.perf_counter()
     result = import_plans(s, path, **opts)
     _summary("Kế hoạch / Plans", _result_rows(result), _warnings(result), time.perf_counter() - started)
@@ -277,7 +287,7 @@ def import_recognitions_cmd(ctx, path, dry_run):
     """Import recognition decisions (đạt chuẩn, nâng cao, kiểu mẫu) for communes, villages, districts."""
     from layers.recognitions import import_recognitions
 
-    s = _open_store(ctx)
+    s = _audited(ctx, "recognitions", path)
     started = time.perf_counter()
     result = import_recognitions(s, path, dry_run=dry_run)
     _summary("Công nhận / Recognitions", _result_rows(result), _warnings(result), time.perf_counter() - started)
@@ -292,7 +302,7 @@ def import_targets_cmd(ctx, path, dry_run):
     """Import targets (YAML or CSV): scope unit × year × metric → value."""
     from layers.targets import import_targets
 
-    s = _open_store(ctx)
+    s = _audited(ctx, "targets", path)
     started = time.perf_counter()
     result = import_targets(s, path, dry_run=dry_run)
     _summary("Chỉ tiêu / Targets", _result_rows(result), _warnings(result), time.perf_counter() - started)

@@ -52,6 +52,7 @@ __all__ = [
     "EditResult",
     "ResourceState",
     "IMPORT_KINDS",
+    "audited_import",
     "etag_for",
     "etag_matches",
     "status_resource",
@@ -629,6 +630,22 @@ IMPORT_KINDS = ("boundaries", "infrastructure", "status", "plans", "recognitions
 _TAKES_RECORDED_BY = {"boundaries", "infrastructure", "status", "plans", "recognitions"}
 
 
+def audited_import(store: Store, kind: str, path: str | Path, *, actor: str, layer: str | None = None,
+                   scope: Iterable[str] | None = None, request_id: str | None = None,
+                   source_document: str | None = None) -> Store:
+    """The store as one import of ``kind`` sees it: pass it to the import function and its
+    single transaction appends one audit entry per unit written (action ``import.<kind>``).
+
+    The command line's imports and the upload API both write through it, so every change
+    reaches ``/communes/{code}/history`` whichever way it came in.
+    """
+    path = Path(path)
+    _, tables = _importer(kind, {"layer": layer})
+    resource = f"imports/{kind}/{layer}/{path.name}" if layer else f"imports/{kind}/{path.name}"
+    return _Edit(store, actor=actor, action=f"import.{kind}", resource=resource, tables=tables,
+                 scope=scope, request_id=request_id, source_document=source_document or path.name)
+
+
 def run_import(store: Store, kind: str, path: str | Path, *, actor: str,
                scope: Iterable[str] | None = None, request_id: str | None = None,
                source_document: str | None = None, **options) -> dict:
@@ -641,7 +658,7 @@ def run_import(store: Store, kind: str, path: str | Path, *, actor: str,
     (``level``, ``layer``, ``year``, ``dry_run`` …).
     """
     path = Path(path)
-    func, tables = _importer(kind, options)
+    func, _ = _importer(kind, options)
     layer = options.get("layer") if kind == "infrastructure" else None  # boundaries: a layer in the file
     options = {k: v for k, v in options.items() if v is not None and not (layer and k == "layer")}
     if kind in _TAKES_RECORDED_BY:
@@ -651,9 +668,8 @@ def run_import(store: Store, kind: str, path: str | Path, *, actor: str,
             options["source_document"] = source_document
         elif kind == "plans":
             options.setdefault("document", source_document)
-    resource = f"imports/{kind}/{layer}/{path.name}" if layer else f"imports/{kind}/{path.name}"
-    edit = _Edit(store, actor=actor, action=f"import.{kind}", resource=resource, tables=tables,
-                 scope=scope, request_id=request_id, source_document=source_document or path.name)
+    edit = audited_import(store, kind, path, actor=actor, layer=layer, scope=scope, request_id=request_id,
+                          source_document=source_document)
     try:
         result = func(edit, path, **options)
     except TypeError as exc:

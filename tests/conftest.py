@@ -25,6 +25,20 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium for the browser tests; missing fails under CI=true (dev.py installs it)."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    msg = f"{CHROMIUM} not found (apt-get install chromium, or run 'python3 dev.py test')"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(msg + " (CI=true: browser tests must run)")
+    pytest.skip(msg)
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 

@@ -71,6 +71,30 @@ def test_import_boundaries_summary_and_bad_file(tmp_path, grid):
     assert "already in the store; use --replace" in again.output
 
 
+def test_imports_from_the_command_line_are_audited(tmp_path, grid):
+    from layers import audit
+    from layers.store import Store
+
+    gdf = grid(2, 1)
+    gdf["ten_huyen"], gdf["ma_tinh"], gdf["ten_tinh"] = "Huyện Thử", "10", "Lào Cai"
+    gdf.to_file(tmp_path / "xa.gpkg")
+    store = str(tmp_path / "s.gpkg")
+    assert run("--store", store, "import", "boundaries", str(tmp_path / "xa.gpkg"), "--level", "commune",
+               "--build-parents").exit_code == 0
+    (tmp_path / "kq.csv").write_text("Mã xã,Tiêu chí,Đạt\nC000,1,Đạt\nC000,2,Không đạt\n", encoding="utf-8")
+    result = run("--store", store, "import", "status", str(tmp_path / "kq.csv"), "--year", "2024", "--form", "long",
+                 "--source-document", "Báo cáo 12/BC-UBND")
+    assert result.exit_code == 0, result.output
+    entries, total = audit.history(Store(store), "C000")
+    actions = [e["action"] for e in entries]
+    assert actions[0] == "import.status" and "import.boundaries" in actions and total == len(entries)
+    assert entries[0]["actor"].startswith("cli:") and entries[0]["source_document"] == "Báo cáo 12/BC-UBND"
+    before = audit.history(Store(store), "C000")[1]
+    assert run("--store", store, "import", "status", str(tmp_path / "kq.csv"), "--year", "2024", "--form", "long",
+               "--dry-run").exit_code == 0
+    assert audit.history(Store(store), "C000")[1] == before  # a dry run leaves no trace
+
+
 def test_criteria_list_and_show():
     assert "qd51-2025-xa-ntm" in run("criteria", "list").output
     out = run("criteria", "show", "qd318-2022-xa-ntm", "--lang", "en").output

@@ -128,8 +128,8 @@ def server(demo_store_path, tmp_path):
         proc.stdout.close()
 
 
-def test_page_in_headless_chromium(server, demo_store_path, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_page_in_headless_chromium(server, demo_store_path, tmp_path, chromium_path):
+    from playwright import sync_api
     from PIL import Image, ImageStat
 
     store = Store(demo_store_path)
@@ -137,7 +137,7 @@ def test_page_in_headless_chromium(server, demo_store_path, tmp_path):
     n_villages = store.count("villages", "parent_code = ? AND valid_to IS NULL", [code])
     errors, outside = [], []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu"])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -6,14 +6,13 @@ Uses the server and browser harness of ``test_map_browser`` (every request must 
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 from _hotspot_store import INDICATOR, build_hotspot_store
-from test_map_browser import CHROMIUM, Watched, _check_screenshot, browser, serve  # noqa: F401 (fixtures)
+from test_map_browser import Watched, _check_screenshot, browser, serve  # noqa: F401 (fixtures)
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
+pytestmark = pytest.mark.usefixtures("chromium_path")
 
 @pytest.fixture(scope="module")
 def store_path(demo_store_path, tmp_path_factory):

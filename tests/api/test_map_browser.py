@@ -23,8 +23,7 @@ from layers.boundaries import import_boundaries
 from layers.store import Store
 from maps.modes import MODES
 
-playwright = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
+from playwright import sync_api as playwright
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ['<script>window.__pwned=1</script>', '"><img src=x onerror="window.__pwned=2">', "Bản </div> Đôn's"]
 SERVE = """
@@ -35,7 +34,7 @@ app = create_app(Settings(store=sys.argv[1], offline=True))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
+pytestmark = pytest.mark.usefixtures("chromium_path")
 
 
 def _free_port() -> int:
@@ -78,9 +77,9 @@ def serve(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium_path):
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        b = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu"])
         yield b
         b.close()
 

@@ -28,7 +28,6 @@ from api.settings import Settings
 from conftest import sha256
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 Q = {"year": 2024, "scope": "SMC", "budget": 14e9}
 
@@ -164,9 +163,8 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed")
-def test_prioritise_page_in_chromium(smc_path, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_prioritise_page_in_chromium(smc_path, tmp_path, chromium_path):
+    from playwright import sync_api as playwright
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -184,7 +182,7 @@ def test_prioritise_page_in_chromium(smc_path, tmp_path):
                 time.sleep(0.1)
         errors, outside = [], []
         with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(executable_path=chromium_path, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1300, "height": 900})
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))

@@ -10,7 +10,6 @@ not reaching SMC-08 (10, 11 are not closable by money); held back SMC-07, SMC-09
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 
 import numpy as np
@@ -107,11 +106,10 @@ def test_plan_figure_png_pdf_svg(store, plan, tmp_path):
     assert {"scalebar", "north-arrow"} <= {c.get_gid() for c in ax.get_children()}
     legend = " ".join(t.get_text() for a in fig.axes if a.get_gid() == "legend" for t in a.texts)
     assert "Đạt chuẩn nhờ kế hoạch" in legend
-    if shutil.which("pdftoppm"):
-        (tmp_path / "p.pdf").write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", "40", "-png", "-singlefile", str(tmp_path / "p.pdf"), str(tmp_path / "p")],
-                       check=True)
-        assert _ink(tmp_path / "p.png") > 0.02  # a drawn page, not a blank one
+    (tmp_path / "p.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-singlefile", str(tmp_path / "p.pdf"), str(tmp_path / "p")],
+                   check=True)
+    assert _ink(tmp_path / "p.png") > 0.02  # a drawn page, not a blank one
 
 
 @pytest.fixture(scope="module")
