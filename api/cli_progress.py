@@ -125,7 +125,6 @@ def _store_path(ctx: click.Context) -> Path:
 
 
 def _run(ctx, scope, year, set_id, threshold, target_year, trend_years, xlsx, figure, lang):
-    from layers import admin_units
     from layers.progress import compute_progress
     from layers.progress_excel import progress_to_xlsx
     from layers.store import Store
@@ -138,13 +137,7 @@ def _run(ctx, scope, year, set_id, threshold, target_year, trend_years, xlsx, fi
         raise ValueError(f"--figure must end in .png, .pdf or .svg, got '{figure.name}'")
     if xlsx is not None and xlsx.suffix.lower() != ".xlsx":
         raise ValueError(f"--xlsx must end in .xlsx, got '{xlsx.name}'")
-    if scope is None:
-        provinces = admin_units.units_table(store, "province")
-        if len(provinces) != 1:
-            raise ValueError(f"--scope is needed: the store holds {len(provinces)} provinces")
-        scope = str(provinces["code"].iloc[0])
-    else:
-        scope = figures.resolve_scope(store, scope)
+    scope = figures.scope_or_only_province(store, scope, parameter="--scope")
     year = figures.default_year(store) if year is None else year
     p = compute_progress(store, scope, year, set_id=set_id, threshold=threshold, target_year=target_year,
                          trend_years=trend_years)

@@ -136,7 +136,7 @@ def register(main_group: click.Group) -> None:
 
 def _run(ctx, scope, year, set_id, budget, budget_source, objective, method, time_limit, to_year, figure,
          plan_figure, html, lang):
-    from layers import admin_units, prioritise, scenario
+    from layers import prioritise, scenario
     from layers.store import Store
     from maps import assets, figures, prioritise_figure, scenario_page
     from maps._plan_map import inline_vendor
@@ -150,13 +150,7 @@ def _run(ctx, scope, year, set_id, budget, budget_source, objective, method, tim
     budget_vnd = None if budget is None else parse_vnd(budget)
     sources = _sources(budget_source)
     store = Store(_store_path(ctx))
-    if scope is None:
-        provinces = admin_units.units_table(store, "province")
-        if len(provinces) != 1:
-            raise ValueError(f"--scope is needed: the store holds {len(provinces)} provinces")
-        scope = str(provinces["code"].iloc[0])
-    else:
-        scope = figures.resolve_scope(store, scope)
+    scope = figures.scope_or_only_province(store, scope, parameter="--scope")
     year = figures.default_year(store) if year is None else year
     plan = prioritise.prioritise(store, year=year, scope=scope, set_id=set_id, budget_vnd=budget_vnd,
                                  budgets_by_source=sources, objective=objective, method=method,

@@ -39,6 +39,7 @@ from layers.gap_evidence import commune_evidence, road_classes_needed
 from layers.prioritise_excel import plan_xlsx_bytes
 from maps import figures
 from maps.geojson import features_to_geojson
+from . import params
 from .errors import BadParameter
 
 __all__ = ["router", "include", "plan_for_query", "parse_sources"]
@@ -99,19 +100,6 @@ def parse_sources(values: list[str] | None) -> dict[str, float] | None:
     return out or None
 
 
-def _scope(store, scope: str | None) -> str:
-    if scope is None or not scope.strip():
-        provinces = admin_units.units_table(store, "province")
-        if len(provinces) == 1:
-            return str(provinces["code"].iloc[0])
-        raise BadParameter("scope", f"'scope' is needed: the store holds {len(provinces)} provinces; "
-                                    "give a province or district code")
-    try:
-        return figures.resolve_scope(store, scope)
-    except ValueError as exc:
-        raise BadParameter("scope", str(exc)) from exc
-
-
 def _model(request: Request) -> CostModel:
     model = getattr(request.app.state, "cost_model", None)
     if model is None:
@@ -128,7 +116,7 @@ def plan_for_query(request: Request, scope, year, set_id, budget, budget_source,
                    ) -> tuple[tuple, prio.PriorityPlan]:
     """(cache key, plan): evidence once per revision/scope/year/model, the plan once per query."""
     store, cache = request.app.state.store, request.app.state.cache
-    code = _scope(store, scope)
+    code = params.scope_code(store, scope)
     year = figures.default_year(store) if year is None else year
     sources = parse_sources(budget_source)
     model = _model(request)

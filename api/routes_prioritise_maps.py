@@ -19,7 +19,6 @@ the parameter.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
@@ -28,16 +27,16 @@ import pandas as pd
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from layers import admin_units, scenario
+from layers import scenario
 from maps import assets, figures, prioritise_figure, prioritise_page, scenario_page
+from . import params, routes_prioritise
 from .errors import BadParameter
 
-__all__ = ["router", "include", "compute_plan", "parse_budget_sources", "scenario_to_json"]
+__all__ = ["router", "include", "compute_plan", "scenario_to_json"]
 
 _PLAN_PARAMS = {"scope", "year", "budget", "budget_source", "objective", "method"}
 _SCENARIO_PARAMS = _PLAN_PARAMS | {"to_year"}
 _ERRORS = {400: {"description": "Tham số không hợp lệ / Invalid parameter"}}
-_SOURCE_ITEM = re.compile(r"^\s*([A-Za-z0-9_]+)\s*[:=]\s*([0-9][0-9_.eE+]*)\s*$")
 
 router = APIRouter(tags=["Ưu tiên đầu tư và kịch bản / Prioritisation and scenario"])
 
@@ -64,47 +63,6 @@ def _only(request: Request, allowed: set[str]) -> None:
             raise BadParameter(name, f"'{name}' was given more than once")
 
 
-def parse_budget_sources(values: list[str] | None) -> dict[str, float] | None:
-    """``["central_investment:3e10,community:5e9"]`` -> {code: VND}; None when not given.
-
-    Codes are checked by the prioritisation itself (it knows the vocabulary); here only
-    the form: ``code:amount`` with a non-negative amount, each code once.
-    """
-    if not values:
-        return None
-    out: dict[str, float] = {}
-    for value in values:
-        for item in str(value).split(","):
-            if not item.strip():
-                continue
-            m = _SOURCE_ITEM.match(item)
-            if not m:
-                raise BadParameter("budget_source", f"'budget_source' items must be code:VND (e.g. "
-                                                    f"central_investment:30000000000), got {item.strip()[:80]!r}")
-            try:
-                amount = float(m.group(2).replace("_", ""))
-            except ValueError:
-                raise BadParameter("budget_source", f"'budget_source' amount for '{m.group(1)}' is not a number, "
-                                                    f"got {m.group(2)[:40]!r}") from None
-            if m.group(1) in out:
-                raise BadParameter("budget_source", f"'budget_source' names '{m.group(1)}' more than once")
-            out[m.group(1)] = amount
-    return out or None
-
-
-def _scope(store, scope: str | None) -> str:
-    if scope is None or not scope.strip():
-        provinces = admin_units.units_table(store, "province")
-        if len(provinces) == 1:
-            return str(provinces["code"].iloc[0])
-        raise BadParameter("scope", f"'scope' is needed: the store holds {len(provinces)} provinces; "
-                                    "give a province or district code")
-    try:
-        return figures.resolve_scope(store, scope)
-    except ValueError as exc:
-        raise BadParameter("scope", str(exc)) from exc
-
-
 def compute_plan(store, *, year: int, scope: str, budget_vnd, budgets_by_source, objective: str, method: str):
     """``layers.prioritise.prioritise`` with the route's arguments (imported on use)."""
     from layers import prioritise as prioritise_mod
@@ -116,9 +74,9 @@ def compute_plan(store, *, year: int, scope: str, budget_vnd, budgets_by_source,
 def _plan(request: Request, scope, year, budget, budget_source, objective, method):
     """(cache key, plan), computed once per store revision and query."""
     store = request.app.state.store
-    code = _scope(store, scope)
+    code = params.scope_code(store, scope)
     year = figures.default_year(store) if year is None else year
-    sources = parse_budget_sources(budget_source)
+    sources = routes_prioritise.parse_sources(budget_source)
     key = ("prioritise-plan", code, year, budget, tuple(sorted((sources or {}).items())), objective, method)
     plan = request.app.state.cache.get(key, lambda: compute_plan(
         store, year=year, scope=code, budget_vnd=budget, budgets_by_source=sources, objective=objective,

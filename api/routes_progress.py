@@ -21,8 +21,9 @@ import pandas as pd
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from layers import admin_units, progress, progress_excel
+from layers import progress, progress_excel
 from maps import figures, progress_figure, progress_page
+from . import params
 from .errors import BadParameter
 
 __all__ = ["router", "include", "progress_to_json"]
@@ -56,24 +57,11 @@ def _only(request: Request, allowed: set[str]) -> None:
             raise BadParameter(name, f"'{name}' was given more than once")
 
 
-def _scope(store, scope: str | None) -> str:
-    if scope is None or not scope.strip():
-        provinces = admin_units.units_table(store, "province")
-        if len(provinces) == 1:
-            return str(provinces["code"].iloc[0])
-        raise BadParameter("scope", f"'scope' is needed: the store holds {len(provinces)} provinces; "
-                                    "give a province or district code")
-    try:
-        return figures.resolve_scope(store, scope)
-    except ValueError as exc:
-        raise BadParameter("scope", str(exc)) from exc
-
-
 def _report(request: Request, scope, year, set_id, threshold, target_year, trend_years
             ) -> tuple[tuple, progress.Progress]:
     """(cache key, report): the report is built once per store revision and query."""
     store = request.app.state.store
-    code = _scope(store, scope)
+    code = params.scope_code(store, scope)
     year = figures.default_year(store) if year is None else year
     key = ("progress", code, year, set_id, threshold, target_year, trend_years)
     return key, request.app.state.cache.get(key, lambda: progress.compute_progress(

@@ -84,6 +84,17 @@ def default_year(store: Store) -> int:
     return int(df["year"].iloc[0]) if len(df) else dt.date.today().year
 
 
+def scope_or_only_province(store: Store, value: str | None, *, parameter: str = "scope") -> str:
+    """:func:`resolve_scope`, defaulting to the store's only province (reports of one scope)."""
+    if value is not None and str(value).strip():
+        return resolve_scope(store, value, parameter=parameter)
+    provinces = admin_units.units_table(store, "province")
+    if len(provinces) != 1:
+        raise ParameterError(parameter, f"'{parameter}' is needed: the store holds {len(provinces)} provinces; "
+                                        "give a province or district code")
+    return str(provinces["code"].iloc[0])
+
+
 def resolve_scope(store: Store, value: str | None, *, level: str | None = None, parameter: str = "scope",
                   on=None) -> str | None:
     """A unit code from a code or a name ("205", "Si Ma Cai", "Huyện Bát Xát").

@@ -38,6 +38,7 @@ from . import _labels as labels
 from . import _panels as panels
 from ._errors import ParameterError
 from ._mapbase import (MapBase, criteria_set_line, default_year, figure_title, load_map_base, resolve_scope,
+                       scope_or_only_province,
                        scope_name)
 from .i18n import t
 from .modes import Classified
@@ -58,6 +59,7 @@ __all__ = [
     "draw_map_page",
     "default_year",
     "resolve_scope",
+    "scope_or_only_province",
     "check_dpi",
     "format_from_path",
 ]

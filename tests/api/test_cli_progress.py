@@ -56,7 +56,7 @@ def test_writes_workbook_and_figure(store_path, tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--scope", "SMC", "--year", 2024, "--threshold", 30], "'threshold' must be a whole number of criteria from 1 to 19"),
-    (["--scope", "NOPE", "--year", 2024], "'scope' must be a province, district or commune code or name"),
+    (["--scope", "NOPE", "--year", 2024], "'--scope' must be a province, district or commune code or name"),
     (["--scope", "SMC", "--figure", "x.gif"], "--figure must end in .png, .pdf or .svg, got 'x.gif'"),
     (["--scope", "SMC", "--xlsx", "x.csv"], "--xlsx must end in .xlsx, got 'x.csv'"),
 ])

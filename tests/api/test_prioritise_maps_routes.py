@@ -106,7 +106,7 @@ def test_scenario_page_and_figure(client):
 
 
 @pytest.mark.parametrize(("url", "params", "parameter", "text"), [
-    ("/prioritise", {"budget_source": "central_investment=abc"}, "budget_source", "code:VND"),
+    ("/prioritise", {"budget_source": "central_investment=abc"}, "budget_source", "amount of VND"),
     ("/prioritise", {"budget_source": "community:1e9,community:2e9"}, "budget_source", "more than once"),
     ("/prioritise", {"budget": -5}, "budget", "greater than or equal to 0"),
     ("/prioritise", {"objective": "votes"}, "objective", "communes"),
@@ -125,13 +125,6 @@ def test_bad_parameters_are_400_naming_them(client, url, params, parameter, text
     assert body["parameter"] == parameter and text in body["description"], body
 
 
-def test_budget_sources_parse():
-    assert routes_prioritise_maps.parse_budget_sources(["central_investment:3e10, community=5_000_000"]) == \
-        {"central_investment": 3e10, "community": 5e6}
-    assert routes_prioritise_maps.parse_budget_sources(None) is None
-
-
-# PuLP 3.x warns about its own 4.0 API in layers.prioritise_solver (not ours to change)
 def test_real_plan_on_the_demo_province(demo_store_path):
     app = create_app(Settings(store=demo_store_path))
     routes_prioritise_maps.include(app)
