@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+
 from maps import figures
 from .errors import BadParameter
 
-__all__ = ["scope_code"]
+__all__ = ["only", "scope_code"]
 
 
 def scope_code(store, scope: str | None) -> str:
@@ -15,3 +17,13 @@ def scope_code(store, scope: str | None) -> str:
         return figures.scope_or_only_province(store, scope)
     except ValueError as exc:
         raise BadParameter("scope", str(exc)) from exc
+
+
+def only(request: Request, allowed: set[str], *, repeatable: frozenset[str] = frozenset()) -> None:
+    """Reject unknown query parameters and repeated ones (except ``repeatable``), naming them:
+    a typo ("yaer=2024") must not silently give the default answer."""
+    for name in request.query_params.keys():
+        if name not in allowed:
+            raise BadParameter(name, f"unknown parameter '{name[:100]}'; parameters: {', '.join(sorted(allowed))}")
+        if name not in repeatable and len(request.query_params.getlist(name)) > 1:
+            raise BadParameter(name, f"'{name}' was given more than once")

@@ -30,7 +30,7 @@ from fastapi.responses import Response
 
 from layers import infrastructure, schema
 from maps.i18n import t
-from . import negotiation, ogc_collections, ogc_crs, ogc_geojson, ogc_html, ogc_query, ogc_status
+from . import negotiation, ogc_collections, ogc_crs, ogc_geojson, ogc_html, ogc_query, ogc_status, params
 from .cache import RevisionCache
 from .errors import BadParameter, NotFound
 
@@ -86,15 +86,6 @@ def _wants_html(request: Request, f: str | None) -> bool:
     if f is not None:
         return f == "html"
     return negotiation.prefers(request, (HTML, "application/xhtml+xml"), (JSON, GEOJSON, "application/*", "*/*"))
-
-
-def _only(request: Request, allowed: set[str]) -> None:
-    for name in request.query_params.keys():
-        if name not in allowed:
-            raise BadParameter(name, f"unknown parameter '{name[:100]}'; parameters: {', '.join(sorted(allowed))}")
-    for name in request.query_params.keys():
-        if len(request.query_params.getlist(name)) > 1:
-            raise BadParameter(name, f"'{name}' was given more than once")
 
 
 def _url(request: Request, name: str, /, f: str | None = None, lang: str | None = None, **path) -> str:
@@ -155,7 +146,7 @@ def _store(request: Request):
 
 @router.get("/", name="ogc_landing", summary="Trang chủ dịch vụ / Landing page", responses=_responses(JSON, HTML))
 def landing(request: Request, f: F = None, lang: Lang = "vi") -> Response:
-    _only(request, {"f", "lang"})
+    params.only(request, {"f", "lang"})
     html = _wants_html(request, f)
 
     def build() -> _Body:
@@ -184,7 +175,7 @@ def landing(request: Request, f: F = None, lang: Lang = "vi") -> Response:
 @router.get("/conformance", name="ogc_conformance", summary="Các chuẩn tuân thủ / Conformance classes",
             responses=_responses(JSON, HTML))
 def conformance(request: Request, f: F = None, lang: Lang = "vi") -> Response:
-    _only(request, {"f", "lang"})
+    params.only(request, {"f", "lang"})
     links = [{"rel": "self", "type": JSON, "href": _url(request, "ogc_conformance", f="json")},
              {"rel": "alternate", "type": HTML, "href": _url(request, "ogc_conformance", f="html")}]
     doc = {"conformsTo": CONFORMANCE}
@@ -232,7 +223,7 @@ def _titled(doc: dict, coll: ogc_collections.Collection) -> dict:
 @router.get("/collections", name="ogc_collections", summary="Các lớp dữ liệu / Collections",
             responses=_responses(JSON, HTML))
 def collections(request: Request, f: F = None, lang: Lang = "vi") -> Response:
-    _only(request, {"f", "lang"})
+    params.only(request, {"f", "lang"})
     html = _wants_html(request, f)
 
     def build() -> _Body:
@@ -254,7 +245,7 @@ def collections(request: Request, f: F = None, lang: Lang = "vi") -> Response:
 @router.get("/collections/{collectionId}", name="ogc_collection", summary="Một lớp dữ liệu / Collection",
             responses=_responses(JSON, HTML))
 def collection(request: Request, collection_id: CollectionId, f: F = None, lang: Lang = "vi") -> Response:
-    _only(request, {"f", "lang"})
+    params.only(request, {"f", "lang"})
     coll = ogc_collections.get_collection(_store(request), collection_id)
     html = _wants_html(request, f)
 
@@ -272,7 +263,7 @@ def collection(request: Request, collection_id: CollectionId, f: F = None, lang:
 @router.get("/collections/{collectionId}/queryables", name="ogc_queryables",
             summary="Thuộc tính truy vấn được / Queryables", responses=_responses("application/schema+json", HTML))
 def queryables(request: Request, collection_id: CollectionId, f: F = None, lang: Lang = "vi") -> Response:
-    _only(request, {"f", "lang"})
+    params.only(request, {"f", "lang"})
     store = _store(request)
     coll = ogc_collections.get_collection(store, collection_id)
     names = ogc_collections.queryables(store, coll)
@@ -411,7 +402,7 @@ def item(
     store = _store(request)
     coll = ogc_collections.get_collection(store, collection_id)
     allowed = {"f", "lang", "crs", "properties"} | set(coll.extra_parameters())
-    _only(request, allowed)
+    params.only(request, allowed)
     if not feature_id.isdigit() or int(feature_id) >= 2**63:
         raise NotFound(f"no feature '{feature_id[:100]}' in collection '{coll.id}' (feature ids are integers)")
     fid = int(feature_id)

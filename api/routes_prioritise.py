@@ -74,11 +74,7 @@ Fmt = Annotated[Literal["json", "geojson"], Query(description="json | geojson (c
 
 
 def _only(request: Request, allowed: set[str]) -> None:
-    for name in request.query_params.keys():
-        if name not in allowed:
-            raise BadParameter(name, f"unknown parameter '{name[:100]}'; parameters: {', '.join(sorted(allowed))}")
-        if name != "budget_source" and len(request.query_params.getlist(name)) > 1:
-            raise BadParameter(name, f"'{name}' was given more than once")
+    params.only(request, allowed, repeatable=frozenset({"budget_source"}))
 
 
 def parse_sources(values: list[str] | None) -> dict[str, float] | None:

@@ -56,11 +56,7 @@ Lang = Annotated[Literal["vi", "en"], Query(description="Ngôn ngữ / language"
 
 
 def _only(request: Request, allowed: set[str]) -> None:
-    for name in request.query_params.keys():
-        if name not in allowed:
-            raise BadParameter(name, f"unknown parameter '{name[:100]}'; parameters: {', '.join(sorted(allowed))}")
-        if name != "budget_source" and len(request.query_params.getlist(name)) > 1:
-            raise BadParameter(name, f"'{name}' was given more than once")
+    params.only(request, allowed, repeatable=frozenset({"budget_source"}))
 
 
 def compute_plan(store, *, year: int, scope: str, budget_vnd, budgets_by_source, objective: str, method: str):

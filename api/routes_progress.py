@@ -49,14 +49,6 @@ TrendYears = Annotated[int, Query(description="Số năm tính xu hướng / yea
 Lang = Annotated[Literal["vi", "en"], Query(description="Ngôn ngữ / language")]
 
 
-def _only(request: Request, allowed: set[str]) -> None:
-    for name in request.query_params.keys():
-        if name not in allowed:
-            raise BadParameter(name, f"unknown parameter '{name[:100]}'; parameters: {', '.join(sorted(allowed))}")
-        if len(request.query_params.getlist(name)) > 1:
-            raise BadParameter(name, f"'{name}' was given more than once")
-
-
 def _report(request: Request, scope, year, set_id, threshold, target_year, trend_years
             ) -> tuple[tuple, progress.Progress]:
     """(cache key, report): the report is built once per store revision and query."""
@@ -102,7 +94,7 @@ def _file_name(p: progress.Progress, ext: str) -> str:
 def progress_json(request: Request, scope: Scope = None, year: Year = None, set_id: SetId = None,
                   threshold: Threshold = None, target_year: TargetYear = None,
                   trend_years: TrendYears = progress.DEFAULT_TREND_YEARS) -> Response:
-    _only(request, _PARAMS)
+    params.only(request, _PARAMS)
     key, p = _report(request, scope, year, set_id, threshold, target_year, trend_years)
     body = orjson.dumps(progress_to_json(p), option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
     return Response(body, media_type="application/json")
@@ -113,7 +105,7 @@ def progress_json(request: Request, scope: Scope = None, year: Year = None, set_
 def progress_xlsx(request: Request, scope: Scope = None, year: Year = None, set_id: SetId = None,
                   threshold: Threshold = None, target_year: TargetYear = None,
                   trend_years: TrendYears = progress.DEFAULT_TREND_YEARS) -> Response:
-    _only(request, _PARAMS)
+    params.only(request, _PARAMS)
     key, p = _report(request, scope, year, set_id, threshold, target_year, trend_years)
     today = dt.date.today()
     body = request.app.state.cache.get((key, "xlsx", today),
@@ -129,7 +121,7 @@ def progress_fig(request: Request, fmt: str, scope: Scope = None, year: Year = N
                  trend_years: TrendYears = progress.DEFAULT_TREND_YEARS, lang: Lang = "vi") -> Response:
     if fmt not in figures.FORMATS:
         raise BadParameter("format", f"figure format must be one of {', '.join(figures.FORMATS)}, got {fmt[:20]!r}")
-    _only(request, _PARAMS | {"lang"})
+    params.only(request, _PARAMS | {"lang"})
     key, p = _report(request, scope, year, set_id, threshold, target_year, trend_years)
     today = dt.date.today()
     body = request.app.state.cache.get((key, "figure", fmt, lang, today),
@@ -142,7 +134,7 @@ def progress_fig(request: Request, fmt: str, scope: Scope = None, year: Year = N
 def progress_html(request: Request, scope: Scope = None, year: Year = None, set_id: SetId = None,
                   threshold: Threshold = None, target_year: TargetYear = None,
                   trend_years: TrendYears = progress.DEFAULT_TREND_YEARS, lang: Lang = "vi") -> HTMLResponse:
-    _only(request, _PARAMS | {"lang"})
+    params.only(request, _PARAMS | {"lang"})
     key, p = _report(request, scope, year, set_id, threshold, target_year, trend_years)
     query = _query(request, scope=p.scope_code, year=p.year)
     base = str(request.base_url).rstrip("/")
