@@ -49,14 +49,15 @@ def _page(title: str, body: str, *, lang: str, links: list[dict], root: str, oth
 
 def landing_html(doc: dict, *, lang: str, root: str, other_lang: str) -> str:
     links = doc["links"]
-    items = [(t("ogc.collections_title", lang), _link(links, "data")),
-             (t("ogc.conformance", lang), _link(links, "conformance")),
-             (t("ogc.api_definition", lang), _link(links, "service-desc")),
-             (t("ogc.api_docs", lang), _link(links, "service-doc")),
-             (t("ogc.overview_map", lang), _link(links, "related"))]
+    items = [(t("ogc.collections_title", lang), _link(links, "data"), True),
+             (t("ogc.conformance", lang), _link(links, "conformance"), True),
+             (t("ogc.api_definition", lang), _link(links, "service-desc"), False),
+             (t("ogc.api_docs", lang), _link(links, "service-doc"), False)]
+    pages = [(link["title"], link["href"] + ("?lang=en" if lang == "en" else ""), False)
+             for link in links if link.get("rel") == "related"]  # the planners' pages
     body = f"<p>{_e(t('ogc.intro', lang))}</p><ul>" + "".join(
-        f"<li>{_a(href + ('?f=html&lang=' + lang if rel_html else ''), label)}</li>"
-        for (label, href), rel_html in zip(items, (True, True, False, False, False)) if href) + "</ul>"
+        f"<li>{_a(href + ('?f=html&lang=' + lang if as_html else ''), label)}</li>"
+        for label, href, as_html in items + pages if href) + "</ul>"
     return _page(t("ogc.title", lang), body, lang=lang, links=links, root=root, other_lang=other_lang)
 
 

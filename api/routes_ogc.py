@@ -160,7 +160,9 @@ def landing(request: Request, f: F = None, lang: Lang = "vi") -> Response:
              "href": _url(request, "ogc_conformance", f="json")},
             {"rel": "data", "type": JSON, "title": t("ogc.collections_title", lang),
              "href": _url(request, "ogc_collections", f="json")},
-            {"rel": "related", "type": HTML, "title": t("ogc.overview_map", lang), "href": str(request.base_url) + "map"},
+            *({"rel": "related", "type": HTML, "title": t(f"ogc.{key}", lang), "href": str(request.base_url) + path}
+              for key, path in (("overview_map", "map"), ("progress_page", "progress"),
+                                ("prioritise_page", "prioritise"), ("scenario_page", "scenario"))),
         ]
         doc = {"title": t("ogc.title", "vi") + " / " + t("ogc.title", "en"),
                "description": t("ogc.intro", "vi") + " / " + t("ogc.intro", "en"), "links": links}

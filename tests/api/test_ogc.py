@@ -70,7 +70,10 @@ def test_landing_links_resolve(client):
     for rel in ("self", "alternate", "service-desc", "service-doc", "conformance", "data", "related"):
         assert rel in rels, rel
     assert rels["service-desc"].endswith("/openapi.json") and rels["service-doc"].endswith("/docs")
-    assert rels["related"].endswith("/map")
+    related = [link["href"] for link in body["links"] if link["rel"] == "related"]
+    assert [href.rsplit("/", 1)[1] for href in related] == ["map", "progress", "prioritise", "scenario"]
+    for href in related:  # the planners' pages, reachable from the landing page
+        assert client.get(href).status_code == 200, href
     for rel in ("service-desc", "service-doc", "conformance", "data", "alternate"):
         assert client.get(rels[rel]).status_code == 200, rel
     assert "Nông thôn" in body["description"] or "nông thôn" in body["description"]
@@ -80,7 +83,7 @@ def test_landing_html_by_accept_and_by_f(client):
     by_accept = _ok(client, "/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert by_accept.headers["content-type"].startswith("text/html")
     page = _ok(client, "/?f=html").text
-    for href in ("/conformance", "/collections", "/openapi.json", "/docs", "/map"):
+    for href in ("/conformance", "/collections", "/openapi.json", "/docs", "/map", "/progress", "/prioritise"):
         assert f'{href}' in page, href
     assert _ok(client, "/?f=html&lang=en").text.count("Collections") >= 1
     json_pref = _ok(client, "/", headers={"Accept": "application/json, text/html;q=0.5"})
