@@ -171,7 +171,7 @@ def landing(request: Request, f: F = None, lang: Lang = "vi") -> Response:
             return _Body(page.encode(), HTML)
         return _Body(_json(doc), JSON)
 
-    return _cached(request, ("landing", html, lang if html else None), build)
+    return _cached(request, ("landing", html, lang), build)  # link titles follow lang in JSON too
 
 
 @router.get("/conformance", name="ogc_conformance", summary="Các chuẩn tuân thủ / Conformance classes",

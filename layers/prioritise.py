@@ -223,7 +223,7 @@ def _check(store, year, scope, set_id, budget_vnd, budgets_by_source, objective,
     except (CostModelError, FileNotFoundError) as exc:
         raise PrioritiseParameterError("cost_model", str(exc)) from exc
     try:
-        cset = criteria.get_set(set_id) if set_id else criteria.set_for_year(int(year))
+        cset = criteria.get_set(set_id) if set_id else status.set_for_status_year(store, int(year))
     except CriteriaError as exc:
         raise PrioritiseParameterError("set", f"'set': {exc}") from exc
     if cset.unit_level != "commune":

@@ -190,7 +190,7 @@ def _check_args(store, scope_code, year, set_id, threshold, trend_years, target_
             raise ProgressParameterError(
                 "scope", f"'scope' must be a province, district or commune, '{scope_code}' is a village")
     try:
-        cset = criteria.get_set(set_id) if set_id else criteria.set_for_year(year)
+        cset = criteria.get_set(set_id) if set_id else status.set_for_status_year(store, year)
     except CriteriaError as exc:
         known = ", ".join(criteria.available_sets())
         raise ProgressParameterError("set", f"'set': {exc}; give one of {known}" if not set_id

@@ -240,7 +240,7 @@ def project_status(
             raise ScenarioParameterError("scope", f"'scope' must be a province, district or commune code in the "
                                                   f"store, got {scope_code!r}")
     try:
-        cset = criteria.get_set(set_id) if set_id else criteria.set_for_year(base_year)
+        cset = criteria.get_set(set_id) if set_id else status.set_for_status_year(store, base_year)
     except CriteriaError as exc:
         raise ScenarioParameterError("set", f"'set': {exc}") from exc
     if cset.unit_level != "commune":

@@ -27,6 +27,7 @@ from ._errors import CriteriaError, ValidationReport
 from .store import Store, utc_now
 
 __all__ = [
+    "set_for_status_year",
     "KEY_COLUMNS",
     "RECORD_COLUMNS",
     "YEAR_RANGE",
@@ -68,6 +69,28 @@ YEAR_RANGE = (2010, 2035)
 
 
 # --- timestamps ----------------------------------------------------------------------
+
+
+def set_for_status_year(store: Store, year: int) -> criteria.CriteriaSet:
+    """The commune đạt chuẩn set in force in ``year``; for a year no shipped set covers (2021,
+    before QĐ 318 took effect) the one the store's records of that year use, so every
+    recorded year can be mapped and reported without naming the set.
+
+    Raises
+    ------
+    CriteriaError
+        No set in force and no records of that year.
+    """
+    try:
+        return criteria.set_for_year(int(year))
+    except CriteriaError:
+        used = store.read_table("status_records", "year = ?", [int(year)], columns=["set_id"])["set_id"]
+        sets = criteria.available_sets()
+        candidates = [s for s in used.value_counts().index
+                      if s in sets and sets[s].unit_level == "commune" and sets[s].recognition_level == "dat_chuan"]
+        if not candidates:
+            raise
+        return sets[candidates[0]]
 
 
 def _format_ts(moment: dt.datetime) -> str:

@@ -623,6 +623,8 @@ def _actual(facts: _Facts, t: dict, code: str, year: int, set_id: str | None):
         return float(gained.sum()), int(change["unit_code"].nunique()), used, None
     if metric == "criteria_gain_per_commune_per_year":
         start = baseline if baseline is not None else year - 1
+        if year <= start:
+            return None, 0, used, f"năm {year} chưa sau năm gốc {start} / {year} is not after the baseline {start}"
         now, before = per_commune(year), per_commune(start)
         if now.empty or before.empty:
             return None, len(now), used, f"thiếu kết quả tiêu chí năm {start} hoặc {year} / missing status"

@@ -17,7 +17,7 @@ import pandas as pd
 
 from geo import topology
 from geo.crs import STORE_CRS, TM3_ZONES, tm3_zone_for_lon
-from layers import admin_units, criteria
+from layers import admin_units, criteria, status
 from layers._errors import CriteriaError
 from layers.store import Store
 from ._errors import ParameterError
@@ -136,14 +136,14 @@ def resolve_scope(store: Store, value: str | None, *, level: str | None = None, 
                                     f"({'; '.join(r for r in reasons if r)})")
 
 
-def _criteria_set(set_id: str | None, year: int) -> criteria.CriteriaSet:
+def _criteria_set(store: Store, set_id: str | None, year: int) -> criteria.CriteriaSet:
     if set_id:
         try:
             return criteria.get_set(set_id)
         except CriteriaError as exc:
             raise ParameterError("set", f"'set' {exc}") from exc
     try:
-        return criteria.set_for_year(year)
+        return status.set_for_status_year(store, year)
     except CriteriaError as exc:
         raise ParameterError("year", f"'year' {year}: {exc}; give 'set'") from exc
 
@@ -156,7 +156,7 @@ def _check(store: Store, *, year, set_id, mode, criterion, scope_code, lang) -> 
         raise ParameterError("mode", f"'mode' must be one of {ALL_MODES}, got {mode!r}")
     if isinstance(year, bool) or not isinstance(year, int) or not 1990 <= year <= 2100:
         raise ParameterError("year", f"'year' must be a year from 1990 to 2100, got {year!r}")
-    cset = _criteria_set(set_id, year)
+    cset = _criteria_set(store, set_id, year)
     if mode == "criterion":
         if criterion is None:
             raise ParameterError("criterion", "mode 'criterion' needs 'criterion', the criterion number "

@@ -99,7 +99,7 @@ def classify_communes(
     """
     if mode not in ALL_MODES:
         raise ValueError(f"'mode' must be one of {ALL_MODES}, got {mode!r}")
-    cset = criteria.get_set(set_id) if set_id else criteria.set_for_year(year)
+    cset = criteria.get_set(set_id) if set_id else status.set_for_status_year(store, year)
     summary = status.criteria_summary(store, year, cset.id, as_of=as_of, scope_code=scope_code)
     frame = summary[["unit_code", "name", "parent_code", "n_met", "n_assessed", "n_total", "met", "unmet"]].copy()
     assessed = frame["n_assessed"] > 0

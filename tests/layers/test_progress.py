@@ -208,3 +208,12 @@ def test_demo_district_is_a_part_of_the_province(demo):
     assert district.summary["total_criteria"] == int(part["n_met"].sum())
     assert district.criteria["n_unmet"].sum() == part["n_unmet"].sum()
     assert district.target_year == 2024 and set(XA).isdisjoint(district.communes["unit_code"])
+
+
+def test_first_recorded_year_before_the_set_took_effect(demo):
+    """The demo's first year (2021) is reported with the set its records use; a target whose
+    baseline is that same year has no per-year gain yet (no division by zero)."""
+    store, _ = demo
+    first = compute_progress(store, "D01", 2021)
+    assert first.set_id == "qd318-2022-xa-ntm" and first.year == 2021
+    assert first.summary["n_assessed"] > 0 and first.summary["average"] < compute_progress(store, "D01", 2024).summary["average"]

@@ -377,3 +377,20 @@ def test_start_end_status_with_and_without_a_previous_year(store):
     assert len(from_2022) == 2
     assert _met(from_2022, ("02836", 1), cols) == [False, True]
     assert _met(from_2022, ("02839", 1), cols) == [False, True]
+
+
+def test_set_for_status_year_falls_back_to_the_recorded_set(demo_store_path):
+    """2021 precedes QĐ 318's entry into force; the demo's 2021 records name QĐ 318, so
+    maps and reports of 2021 use it instead of failing."""
+    from layers import criteria
+    from layers._errors import CriteriaError
+    from layers.store import Store
+
+    store = Store(demo_store_path)
+    assert status.set_for_status_year(store, 2024).id == criteria.set_for_year(2024).id == "qd318-2022-xa-ntm"
+    assert status.set_for_status_year(store, 2026).id == "qd51-2025-xa-ntm"
+    with pytest.raises(CriteriaError):
+        criteria.set_for_year(2021)
+    assert status.set_for_status_year(store, 2021).id == "qd318-2022-xa-ntm"
+    with pytest.raises(CriteriaError, match="2019"):
+        status.set_for_status_year(store, 2019)  # neither a set in force nor records
