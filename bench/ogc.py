@@ -184,7 +184,11 @@ class Server:
         self.name, self.port, self.log = name, port, log
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        _wait(f"http://127.0.0.1:{port}{ready}", self.proc, log)
+        try:
+            _wait(f"http://127.0.0.1:{port}{ready}", self.proc, log)
+        except BaseException:  # a server that never answered must not outlive the benchmark
+            self.stop()
+            raise
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
