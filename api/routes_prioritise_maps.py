@@ -30,9 +30,10 @@ from fastapi.responses import HTMLResponse, Response
 from layers import scenario
 from maps import assets, figures, prioritise_figure, prioritise_page, scenario_page
 from . import params, routes_prioritise
+from .routes_prioritise import Budget, BudgetSource, Method, Objective, Scope, Year
 from .errors import BadParameter
 
-__all__ = ["router", "include", "compute_plan", "scenario_to_json"]
+__all__ = ["router", "include", "scenario_to_json"]
 
 _PLAN_PARAMS = {"scope", "year", "budget", "budget_source", "objective", "method"}
 _SCENARIO_PARAMS = _PLAN_PARAMS | {"to_year"}
@@ -40,16 +41,6 @@ _ERRORS = {400: {"description": "Tham số không hợp lệ / Invalid parameter
 
 router = APIRouter(tags=["Ưu tiên đầu tư và kịch bản / Prioritisation and scenario"])
 
-Scope = Annotated[str | None, Query(description="Mã hoặc tên tỉnh, huyện / province or district code or name "
-                                                "(default: the store's only province)")]
-Year = Annotated[int | None, Query(ge=2000, le=2100, description="Năm tình trạng tiêu chí / status year "
-                                                                  "(default: latest with data)")]
-Budget = Annotated[float | None, Query(ge=0, description="Tổng ngân sách (đồng) / total budget in VND")]
-BudgetSource = Annotated[list[str] | None, Query(description="Ngân sách theo nguồn / budget per funding source: "
-                                                             "code:VND, repeated or comma-separated")]
-Objective = Annotated[Literal["communes", "criteria", "population"],
-                      Query(description="Mục tiêu / objective: communes, criteria or population")]
-Method = Annotated[Literal["optimal", "greedy"], Query(description="Phương pháp / method: optimal or greedy")]
 ToYear = Annotated[int | None, Query(ge=2000, le=2100, description="Năm của kịch bản / scenario year "
                                                                     "(default: year + 1)")]
 Lang = Annotated[Literal["vi", "en"], Query(description="Ngôn ngữ / language")]
@@ -59,25 +50,11 @@ def _only(request: Request, allowed: set[str]) -> None:
     params.only(request, allowed, repeatable=frozenset({"budget_source"}))
 
 
-def compute_plan(store, *, year: int, scope: str, budget_vnd, budgets_by_source, objective: str, method: str):
-    """``layers.prioritise.prioritise`` with the route's arguments (imported on use)."""
-    from layers import prioritise as prioritise_mod
-
-    return prioritise_mod.prioritise(store, year=year, scope=scope, budget_vnd=budget_vnd,
-                                     budgets_by_source=budgets_by_source, objective=objective, method=method)
-
-
 def _plan(request: Request, scope, year, budget, budget_source, objective, method):
-    """(cache key, plan), computed once per store revision and query."""
-    store = request.app.state.store
-    code = params.scope_code(store, scope)
-    year = figures.default_year(store) if year is None else year
-    sources = routes_prioritise.parse_sources(budget_source)
-    key = ("prioritise-plan", code, year, budget, tuple(sorted((sources or {}).items())), objective, method)
-    plan = request.app.state.cache.get(key, lambda: compute_plan(
-        store, year=year, scope=code, budget_vnd=budget, budgets_by_source=sources, objective=objective,
-        method=method))
-    return key, plan
+    """(cache key, plan): the same cached plan (and evidence) as /analysis/prioritise, so the
+    page, its figure, its JSON link and the scenario never compute it twice."""
+    return routes_prioritise.plan_for_query(request, scope, year, None, budget, budget_source, objective, method,
+                                            None)
 
 
 def _scenario(request: Request, key, plan, to_year):

@@ -1,7 +1,8 @@
 """Prioritisation map, figure and scenario over HTTP; one load of /prioritise in Chromium.
 
 Most tests use the Si Ma Cai store with the hand-made plan of tests/_plan_fixture.py in
-place of the optimiser (``routes_prioritise_maps.compute_plan``), so the numbers are the
+place of the optimiser (``layers.prioritise.prioritise``, called through the same cached
+``routes_prioritise.plan_for_query`` as /analysis/prioritise), so the numbers are the
 ones worked out in tests/maps/test_prioritise_page.py: 14 bn VND funds SMC-04, SMC-06
 and part of SMC-08; in the 2025 scenario the average is 16.67 → 17.44 and SMC-04, SMC-06
 reach the standard. One test runs the real ``layers.prioritise`` on the demo province.
@@ -23,6 +24,7 @@ from fastapi.testclient import TestClient
 from _plan_fixture import build_plan
 from _progress_store import build_progress_store
 from api import routes_prioritise_maps
+from layers import prioritise as prioritise_mod
 from api.app import create_app
 from api.settings import Settings
 from conftest import sha256
@@ -32,7 +34,7 @@ HOSTILE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2
 Q = {"year": 2024, "scope": "SMC", "budget": 14e9}
 
 
-def _fake_plan(store, *, year, scope, budget_vnd, budgets_by_source, objective, method, names=None):
+def _fake_plan(store, *, year, scope, budget_vnd, names=None, **_):
     return build_plan(store, year=year, scope_code=scope, budget_vnd=budget_vnd if budget_vnd is not None else 1e12,
                       names=names)
 
@@ -47,7 +49,7 @@ def client(smc_path):
     app = create_app(Settings(store=smc_path, offline=True))
     routes_prioritise_maps.include(app)
     with pytest.MonkeyPatch.context() as mp, TestClient(app) as c:
-        mp.setattr(routes_prioritise_maps, "compute_plan", _fake_plan)
+        mp.setattr(prioritise_mod, "prioritise", _fake_plan)
         yield c
 
 
@@ -108,7 +110,7 @@ def test_scenario_page_and_figure(client):
 @pytest.mark.parametrize(("url", "params", "parameter", "text"), [
     ("/prioritise", {"budget_source": "central_investment=abc"}, "budget_source", "amount of VND"),
     ("/prioritise", {"budget_source": "community:1e9,community:2e9"}, "budget_source", "more than once"),
-    ("/prioritise", {"budget": -5}, "budget", "greater than or equal to 0"),
+    ("/prioritise", {"budget": -5}, "budget", "must be an amount of VND ≥ 0"),
     ("/prioritise", {"objective": "votes"}, "objective", "communes"),
     ("/prioritise", {"method": "magic"}, "method", "optimal"),
     ("/prioritise", {"scope": "NOPE"}, "scope", "'scope' must be"),
@@ -147,11 +149,10 @@ sys.path.insert(0, sys.argv[3])
 from _plan_fixture import build_plan
 from api.app import create_app
 from api.settings import Settings
-from api import routes_prioritise_maps as r
-r.compute_plan = lambda store, **kw: build_plan(store, year=kw["year"], scope_code=kw["scope"],
-                                               budget_vnd=kw["budget_vnd"], names={"SMC-06": sys.argv[4]})
+import layers.prioritise as P
+P.prioritise = lambda store, **kw: build_plan(store, year=kw["year"], scope_code=kw["scope"],
+                                             budget_vnd=kw["budget_vnd"], names={"SMC-06": sys.argv[4]})
 app = create_app(Settings(store=sys.argv[1], offline=True))
-r.include(app)
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
 
